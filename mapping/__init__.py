@@ -1,0 +1,1 @@
+"""Integer networks: quantization, the bit-exact reference simulator, core allocation."""

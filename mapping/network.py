@@ -1,0 +1,272 @@
+"""The integer network: the one contract every hardware back end reads.
+
+An :class:`IntNetwork` holds, per layer, signed integer weights of ``weight_bits`` and an
+integer threshold, plus the step count ``K`` (``steps``), the step length ``dt`` in model
+time units, the scales back to the float model, the input encoding and the register widths
+that no accumulator can overflow (see :func:`register_widths`). It is saved as
+``network.json`` (everything but the weights, with ``schema_version``) and ``weights.npz``
+(``w0``, ``w1``, ... each ``[n_out, n_in]``). The integer semantics are those of
+:mod:`mapping.reference`.
+"""
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+NETWORK_FILE = "network.json"
+WEIGHTS_FILE = "weights.npz"
+
+
+class NetworkFileError(ValueError):
+    """A saved integer network is missing, truncated or inconsistent."""
+
+
+def signed_bits(lo, hi):
+    """Smallest two's-complement width holding every integer in ``[lo, hi]`` (at least 2)."""
+    lo, hi = int(min(lo, 0)), int(max(hi, 0))
+    bits = 2
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+@dataclass(frozen=True)
+class RegisterWidths:
+    """Signed widths of one layer's registers, derived from its weights.
+
+    Members
+    -------
+    slope_bits : width of ``slope_i``, which lies in [sum of negative w_ij, sum of positive w_ij]
+    potential_bits : width of ``v_i``, which lies in
+        [(K - 1) * sum of negative w_ij, threshold - 1 + sum of positive w_ij]
+    """
+
+    slope_bits: int
+    potential_bits: int
+
+
+def register_widths(weight, threshold, steps):
+    """Widths of the slope and potential registers so that nothing can overflow."""
+    weight = np.asarray(weight, dtype=np.int64)
+    pos = np.where(weight > 0, weight, 0).sum(axis=1)
+    neg = np.where(weight < 0, weight, 0).sum(axis=1)
+    slope_lo, slope_hi = int(neg.min(initial=0)), int(pos.max(initial=0))
+    v_lo = (steps - 1) * slope_lo
+    v_hi = threshold - 1 + slope_hi
+    return RegisterWidths(slope_bits=signed_bits(slope_lo, slope_hi),
+                          potential_bits=signed_bits(v_lo, max(v_hi, threshold)))
+
+
+@dataclass(frozen=True)
+class IntLayer:
+    """One fully connected layer of integer neurons.
+
+    Members
+    -------
+    weight : int64 array [n_out, n_in], each within the network's ``weight_bits``
+    threshold : integer firing threshold, at least 1
+    weight_scale : float weight of one integer unit (w_float = weight * weight_scale)
+    """
+
+    weight: np.ndarray
+    threshold: int
+    weight_scale: float = 1.0
+
+    @property
+    def n_in(self):
+        return self.weight.shape[1]
+
+    @property
+    def n_out(self):
+        return self.weight.shape[0]
+
+
+@dataclass(frozen=True)
+class InputEncoding:
+    """How pixels in [0, 1] become input spike steps (see :func:`mapping.reference.encode`).
+
+    Members
+    -------
+    tau_in : latest input spike time in model time units (a pixel x spikes at tau_in * (1 - x))
+    zero_silent : if true, pixels equal to 0 do not spike at all
+    """
+
+    tau_in: float = 1.0
+    zero_silent: bool = True
+
+
+@dataclass(frozen=True)
+class IntNetwork:
+    """A quantized TTFS network; see the module docstring.
+
+    Members
+    -------
+    layers : the layers, input side first
+    weight_bits : signed width of every weight, in [2, 32]
+    steps : number of time steps K; "no spike" is the step K
+    dt : length of one step in model time units
+    encoding : the input encoding
+    widths : register widths per layer (derived from the weights when not given)
+    meta : free-form provenance (source checkpoint, quantization passes)
+
+    Raises
+    ------
+    ValueError
+        for shapes that do not chain, weights outside ``weight_bits``, a threshold below 1,
+        ``steps`` below 2, a non-positive ``dt`` or widths smaller than required.
+    """
+
+    layers: tuple
+    weight_bits: int
+    steps: int
+    dt: float = 1.0
+    encoding: InputEncoding = field(default_factory=InputEncoding)
+    widths: tuple = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        layers = tuple(IntLayer(np.array(l.weight, dtype=np.int64), int(l.threshold),
+                                float(l.weight_scale)) for l in self.layers)
+        object.__setattr__(self, "layers", layers)
+        if not layers:
+            raise ValueError("an integer network needs at least one layer")
+        if not (isinstance(self.weight_bits, (int, np.integer)) and 2 <= self.weight_bits <= 32):
+            raise ValueError(f"weight_bits must be an integer in [2, 32], not {self.weight_bits!r}")
+        if not (isinstance(self.steps, (int, np.integer)) and self.steps >= 2):
+            raise ValueError(f"steps must be an integer of at least 2, not {self.steps!r}")
+        if not (math.isfinite(self.dt) and self.dt > 0):
+            raise ValueError(f"dt must be a positive finite number, not {self.dt!r}")
+        lo, hi = -(1 << (self.weight_bits - 1)), (1 << (self.weight_bits - 1)) - 1
+        for index, layer in enumerate(layers):
+            if layer.weight.ndim != 2 or layer.weight.size == 0:
+                raise ValueError(f"layer {index}: weight must be a non-empty 2-D array, "
+                                 f"not shape {layer.weight.shape}")
+            if index and layer.n_in != layers[index - 1].n_out:
+                raise ValueError(f"layer {index}: {layer.n_in} inputs but layer {index - 1} has "
+                                 f"{layers[index - 1].n_out} neurons")
+            if layer.weight.min() < lo or layer.weight.max() > hi:
+                raise ValueError(f"layer {index}: weights span [{layer.weight.min()}, "
+                                 f"{layer.weight.max()}], outside {self.weight_bits}-bit "
+                                 f"[{lo}, {hi}]")
+            if layer.threshold < 1:
+                raise ValueError(f"layer {index}: threshold must be at least 1, "
+                                 f"not {layer.threshold}")
+        required = tuple(register_widths(l.weight, l.threshold, self.steps) for l in layers)
+        widths = required if self.widths is None else tuple(
+            w if isinstance(w, RegisterWidths) else RegisterWidths(**w) for w in self.widths)
+        if len(widths) != len(layers):
+            raise ValueError(f"{len(widths)} register widths for {len(layers)} layers")
+        for index, (have, need) in enumerate(zip(widths, required)):
+            if have.slope_bits < need.slope_bits or have.potential_bits < need.potential_bits:
+                raise ValueError(f"layer {index}: register widths {have} smaller than the "
+                                 f"{need} its weights need")
+        object.__setattr__(self, "widths", widths)
+
+    @property
+    def sizes(self):
+        """Neurons per layer, input first: ``[n_in, n_1, ..., n_out]``."""
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    def to_json(self):
+        """The ``network.json`` document (weights excluded)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "sizes": self.sizes,
+            "weight_bits": int(self.weight_bits),
+            "steps": int(self.steps),
+            "dt": self.dt,
+            "encoding": {"tau_in": self.encoding.tau_in, "zero_silent": self.encoding.zero_silent},
+            "layers": [{"n_in": l.n_in, "n_out": l.n_out, "threshold": l.threshold,
+                        "weight_scale": l.weight_scale, "slope_bits": w.slope_bits,
+                        "potential_bits": w.potential_bits}
+                       for l, w in zip(self.layers, self.widths)],
+            "meta": self.meta,
+        }
+
+
+def save(network, directory):
+    """Write ``network.json`` and ``weights.npz`` into ``directory`` atomically.
+
+    Both files are written to temporary names first and renamed only when both are
+    complete, so a failed save leaves any previous network intact.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(network.to_json(), indent=2, sort_keys=True) + "\n"
+    weights = {f"w{i}": layer.weight for i, layer in enumerate(network.layers)}
+    tmp_json = tmp_npz = None
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=directory, suffix=".npz", delete=False) as f:
+            tmp_npz = f.name
+            np.savez(f, **weights)
+        with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".json", delete=False) as f:
+            tmp_json = f.name
+            f.write(text)
+        os.replace(tmp_npz, directory / WEIGHTS_FILE)
+        tmp_npz = None
+        os.replace(tmp_json, directory / NETWORK_FILE)
+        tmp_json = None
+    finally:
+        for leftover in (tmp_json, tmp_npz):
+            if leftover is not None and os.path.exists(leftover):
+                os.unlink(leftover)
+    return directory
+
+
+def load(directory):
+    """Read and validate the integer network saved in ``directory``.
+
+    Raises
+    ------
+    NetworkFileError
+        if a file is missing, unreadable, of another schema version, or inconsistent
+        (shapes, weight range, thresholds, register widths); the message names the file.
+    """
+    directory = Path(directory)
+    json_path, npz_path = directory / NETWORK_FILE, directory / WEIGHTS_FILE
+    for path in (json_path, npz_path):
+        if not path.is_file():
+            raise NetworkFileError(f"{path} not found: run `ttfs quantize` first")
+    try:
+        doc = json.loads(json_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NetworkFileError(f"{json_path}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
+        found = doc.get("schema_version") if isinstance(doc, dict) else None
+        raise NetworkFileError(f"{json_path}: schema_version {found!r}, this version reads "
+                               f"{SCHEMA_VERSION}")
+    try:
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise NetworkFileError(f"{npz_path}: cannot read weights ({exc})") from None
+    try:
+        specs = doc["layers"]
+        if len(arrays) != len(specs):
+            raise NetworkFileError(f"{npz_path}: {len(arrays)} weight arrays for "
+                                   f"{len(specs)} layers in {json_path}")
+        layers = []
+        for i, spec in enumerate(specs):
+            if f"w{i}" not in arrays:
+                raise NetworkFileError(f"{npz_path}: no array w{i}")
+            weight = arrays[f"w{i}"]
+            if weight.shape != (spec["n_out"], spec["n_in"]):
+                raise NetworkFileError(f"{npz_path}: w{i} has shape {weight.shape}, "
+                                       f"{json_path} says {(spec['n_out'], spec['n_in'])}")
+            if not np.issubdtype(weight.dtype, np.integer):
+                raise NetworkFileError(f"{npz_path}: w{i} has dtype {weight.dtype}, not integer")
+            layers.append(IntLayer(weight, spec["threshold"], spec["weight_scale"]))
+        return IntNetwork(
+            layers=tuple(layers), weight_bits=doc["weight_bits"], steps=doc["steps"],
+            dt=doc["dt"], encoding=InputEncoding(**doc["encoding"]),
+            widths=tuple(RegisterWidths(s["slope_bits"], s["potential_bits"]) for s in specs),
+            meta=doc.get("meta", {}))
+    except NetworkFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NetworkFileError(f"{json_path}: inconsistent network ({exc})") from None

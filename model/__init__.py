@@ -1,0 +1,1 @@
+"""Float TTFS spiking networks in PyTorch: neuron, layers, regularizers, data, training."""
