@@ -123,10 +123,9 @@ def load(directory, network):
         raise AllocationError(f"{path}: not a valid allocation ({exc})") from None
     for index, layer in enumerate(network.layers):
         slices = allocation.layer_cores(index)
-        edges = [s.start for s in slices] + [slices[-1].stop] if slices else []
-        if not slices or edges[0] != 0 or edges[-1] != layer.n_out or any(
-                a.stop != b.start or a.neurons < 1 for a, b in zip(slices, slices[1:] + [None])
-                if b is not None):
+        edges = [0] + [s.stop for s in slices]
+        starts = [s.start for s in slices] + [layer.n_out]
+        if not slices or edges != starts or any(s.neurons < 1 for s in slices):
             raise AllocationError(f"{path}: cores do not cover the {layer.n_out} neurons of "
                                   f"layer {index} exactly once")
         if any(s.neurons > allocation.limits.max_neurons for s in slices):
