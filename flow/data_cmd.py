@@ -70,7 +70,7 @@ def ensure(dataset, root=None):
 
 
 def _run(args):
-    for dataset in args.datasets:
+    for dataset in args.datasets or data.DATASETS:
         counts = ensure(dataset, args.data_dir)
         print(f"{dataset}: verified {counts['train']} train and {counts['test']} test samples "
               f"in {data.data_root(args.data_dir) / dataset}")
@@ -80,7 +80,7 @@ def _run(args):
 def add_parser(subparsers):
     p = subparsers.add_parser("data", help="fetch and verify MNIST and Fashion-MNIST",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("datasets", nargs="*", choices=data.DATASETS, default=list(data.DATASETS),
+    p.add_argument("datasets", nargs="*", choices=data.DATASETS,
                    metavar="DATASET", help="mnist and/or fashion-mnist (default: both)")
     p.add_argument("--data-dir", default=None,
                    help="data directory (default: $TTFS_DATA or ./data)")
