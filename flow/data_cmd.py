@@ -70,6 +70,9 @@ def ensure(dataset, root=None):
 
 
 def _run(args):
+    unknown = sorted(set(args.datasets) - set(data.DATASETS))
+    if unknown:
+        raise ValueError(f"unknown data set {unknown[0]!r}: choose from {', '.join(data.DATASETS)}")
     for dataset in args.datasets or data.DATASETS:
         counts = ensure(dataset, args.data_dir)
         print(f"{dataset}: verified {counts['train']} train and {counts['test']} test samples "
@@ -80,7 +83,7 @@ def _run(args):
 def add_parser(subparsers):
     p = subparsers.add_parser("data", help="fetch and verify MNIST and Fashion-MNIST",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("datasets", nargs="*", choices=data.DATASETS,
+    p.add_argument("datasets", nargs="*",
                    metavar="DATASET", help="mnist and/or fashion-mnist (default: both)")
     p.add_argument("--data-dir", default=None,
                    help="data directory (default: $TTFS_DATA or ./data)")
