@@ -9,6 +9,7 @@ files.
 """
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def read_idx(path, *, magic, shape):
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({exc}); {_HOW_TO_GET}") from None
     ndim = len(shape)
     header = 4 + 4 * ndim
@@ -115,10 +116,10 @@ def load(dataset, split, *, root=None):
     directory = data_root(root) / dataset
     images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"),
                       magic=_IMAGE_MAGIC, shape=(count, 28, 28))
-    labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"),
-                      magic=_LABEL_MAGIC, shape=(count,))
+    labels_path = _find(directory, f"{prefix}-labels-idx1-ubyte")
+    labels = read_idx(labels_path, magic=_LABEL_MAGIC, shape=(count,))
     if labels.max() > 9:
-        raise DataError(f"{directory}: label {int(labels.max())} out of range 0..9; {_HOW_TO_GET}")
+        raise DataError(f"{labels_path}: label {int(labels.max())} out of range 0..9; {_HOW_TO_GET}")
     return Split(images=images, labels=labels)
 
 
