@@ -1,0 +1,232 @@
+"""The spiking core: a slice of one layer's neurons, their weights, and their event counters.
+
+The arithmetic is that of :mod:`mapping.reference` (slopes accumulate delivered input
+spikes, potentials accumulate slopes, a neuron fires once at ``v >= threshold`` and is frozen
+from then on); this module only states how the core schedules it. Neurons are processed in
+*groups* of ``lanes``: neuron ``n`` is lane ``n % lanes`` of group ``n // lanes``. The weight
+memory holds one word of ``lanes`` weights per (input, group) at address
+``input * groups + group``. Each operation is a two-stage pipeline: stage 1 reads the weight
+word, stage 2 updates the registers of the group, so one operation issues every cycle.
+"""
+import math
+
+import numpy as np
+from amaranth.hdl import Array, Cat, Const, Module, Signal, signed, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["SpikingCore", "pack_weights", "popcount"]
+
+
+def _check_int(name, value, lo, hi=None):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lo or (
+            hi is not None and value > hi):
+        bound = f"in [{lo}, {hi}]" if hi is not None else f"of at least {lo}"
+        raise ValueError(f"{name} must be an integer {bound}, not {value!r}")
+
+
+def pack_weights(weight, lanes, weight_bits):
+    """The weight memory's contents: a list of ``n_inputs * groups`` unsigned words.
+
+    Word ``input * groups + group`` holds, in lane ``b`` (bits ``b * weight_bits`` up), the
+    two's-complement weight from ``input`` to neuron ``group * lanes + b``; lanes beyond the
+    last neuron hold zero.
+    """
+    weight = np.asarray(weight, dtype=np.int64)
+    n_neurons, n_inputs = weight.shape
+    groups = math.ceil(n_neurons / lanes)
+    padded = np.zeros((groups * lanes, n_inputs), dtype=np.int64)
+    padded[:n_neurons] = weight
+    field = padded.T.reshape(n_inputs, groups, lanes) & ((1 << weight_bits) - 1)
+    shifts = np.arange(lanes, dtype=object) * weight_bits
+    return [int(sum(int(v) << int(s) for v, s in zip(word, shifts)))
+            for word in field.reshape(n_inputs * groups, lanes)]
+
+
+def popcount(bits):
+    """Number of set bits of an Amaranth value, as an adder tree."""
+    terms = [bits[i] for i in range(len(bits))]
+    if not terms:
+        return Const(0, 1)
+    while len(terms) > 1:
+        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
+class SpikingCore(wiring.Component):
+    """A slice of integer TTFS neurons with all of their layer's inputs.
+
+    The core executes operations issued by its layer's controller, one per cycle: *deliver*
+    input ``input`` to group ``group`` (``slope += w`` on lanes that have not fired) or
+    *update* group ``group`` for step ``step`` (``v += slope`` on lanes that have not fired,
+    then fire if ``v >= threshold``). Results appear one cycle after issue (stage 2).
+
+    Parameters
+    ----------
+    weight : int array [n_neurons, n_inputs]
+        the slice's weights, each within ``weight_bits``
+    threshold : int
+        firing threshold, at least 1
+    weight_bits, slope_bits, potential_bits : int
+        signed register widths (see :class:`mapping.network.RegisterWidths`)
+    lanes : int
+        neurons updated per cycle, in [1, 64]
+    steps : int
+        time steps K, at least 2
+
+    Members
+    -------
+    clear : In(1)
+        zero all neurons and counters (operations issued in the same cycle are dropped)
+    deliver, update : In(1)
+        issue a deliver or an update operation (not both)
+    input : In(range(n_inputs))
+        input index of a deliver operation
+    group : In(range(groups))
+        target group of the operation
+    fired : Out(lanes)
+        stage 2 of an update: lanes that fire now
+    fired_group : Out(range(groups))
+        the group of ``fired`` and ``potential``
+    potential : Out(signed(potential_bits)).array(lanes)
+        stage 2 of an update: the potential of each lane after the update
+    neuron_valid : Out(lanes)
+        stage 2 of an update: lanes that hold a neuron (the last group may be partial)
+    spikes, synops, membrane_updates : Out
+        event counts since the last ``clear``, as defined by :mod:`mapping.reference`
+
+    Raises
+    ------
+    ValueError
+        if a parameter is out of range or a weight does not fit ``weight_bits``.
+    """
+
+    def __init__(self, weight, *, threshold, weight_bits, slope_bits, potential_bits, lanes,
+                 steps):
+        weight = np.asarray(weight)
+        if weight.ndim != 2 or weight.size == 0 or not np.issubdtype(weight.dtype, np.integer):
+            raise ValueError(f"weight must be a non-empty 2-D integer array, not "
+                             f"{weight.dtype} of shape {weight.shape}")
+        _check_int("weight_bits", weight_bits, 2, 32)
+        _check_int("slope_bits", slope_bits, 2, 64)
+        _check_int("potential_bits", potential_bits, 2, 64)
+        _check_int("lanes", lanes, 1, 64)
+        _check_int("steps", steps, 2)
+        _check_int("threshold", threshold, 1)
+        lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
+        if weight.min() < lo or weight.max() > hi:
+            raise ValueError(f"weights span [{weight.min()}, {weight.max()}], outside "
+                             f"{weight_bits}-bit [{lo}, {hi}]")
+        if threshold > (1 << (potential_bits - 1)) - 1:
+            raise ValueError(f"threshold {threshold} does not fit a {potential_bits}-bit potential")
+        self._weight = weight.astype(np.int64)
+        self._threshold = int(threshold)
+        self._weight_bits = int(weight_bits)
+        self._slope_bits = int(slope_bits)
+        self._potential_bits = int(potential_bits)
+        self._lanes = int(lanes)
+        self._steps = int(steps)
+        n_neurons, n_inputs = weight.shape
+        super().__init__({
+            "clear": In(1),
+            "deliver": In(1),
+            "update": In(1),
+            "input": In(range(max(n_inputs, 2))),
+            "group": In(range(max(self.groups, 2))),
+            "fired": Out(self._lanes),
+            "fired_group": Out(range(max(self.groups, 2))),
+            "potential": Out(signed(self._potential_bits)).array(self._lanes),
+            "neuron_valid": Out(self._lanes),
+            "spikes": Out(range(n_neurons + 1)),
+            "synops": Out(range(n_inputs * n_neurons + 1)),
+            "membrane_updates": Out(range(n_neurons * self._steps + 1)),
+        })
+
+    @property
+    def n_inputs(self):
+        return self._weight.shape[1]
+
+    @property
+    def n_neurons(self):
+        return self._weight.shape[0]
+
+    @property
+    def lanes(self):
+        return self._lanes
+
+    @property
+    def groups(self):
+        """Cycles one sweep over the neurons takes: ``ceil(n_neurons / lanes)``."""
+        return math.ceil(self.n_neurons / self._lanes)
+
+    @property
+    def threshold(self):
+        return self._threshold
+
+    @property
+    def steps(self):
+        return self._steps
+
+    def elaborate(self, platform):
+        m = Module()
+        lanes, groups, wb = self._lanes, self.groups, self._weight_bits
+        m.submodules.weights = weights = memory.Memory(
+            shape=unsigned(lanes * wb), depth=self.n_inputs * groups,
+            init=pack_weights(self._weight, lanes, wb))
+        read = weights.read_port()
+        m.d.comb += read.addr.eq(self.input * groups + self.group)
+
+        slope = [Array(Signal(signed(self._slope_bits), name=f"slope_{g}_{b}")
+                       for g in range(groups)) for b in range(lanes)]
+        potential = [Array(Signal(signed(self._potential_bits), name=f"v_{g}_{b}")
+                           for g in range(groups)) for b in range(lanes)]
+        done = [Array(Signal(name=f"fired_{g}_{b}") for g in range(groups)) for b in range(lanes)]
+        # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
+        last = [Const(max(0, -(-(self.n_neurons - b) // lanes)), range(groups + 1))
+                for b in range(lanes)]
+
+        s2_deliver = Signal()
+        s2_update = Signal()
+        s2_group = Signal.like(self.group)
+        m.d.sync += [s2_deliver.eq(self.deliver & ~self.clear),
+                     s2_update.eq(self.update & ~self.clear), s2_group.eq(self.group)]
+
+        open_lanes, fire_lanes, busy_lanes = [], [], []
+        for b in range(lanes):
+            real = s2_group < last[b]
+            w = read.data[b * wb:(b + 1) * wb].as_signed()
+            s, v, f = slope[b][s2_group], potential[b][s2_group], done[b][s2_group]
+            v_next = v + s
+            fire = s2_update & ~f & (v_next >= self._threshold)
+            open_lanes.append(real & ~f)
+            fire_lanes.append(fire)
+            busy_lanes.append(s2_update & ~f & (s != 0))
+            m.d.comb += [self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
+            with m.If(f):
+                m.d.comb += self.potential[b].eq(v)
+            with m.If(s2_deliver & ~f):
+                m.d.sync += s.eq(s + w)
+            with m.If(s2_update & ~f):
+                m.d.sync += v.eq(v_next)
+            with m.If(fire):
+                m.d.sync += f.eq(1)
+
+        fired = Signal(lanes)
+        open_mask = Signal(lanes)
+        busy = Signal(lanes)
+        m.d.comb += [fired.eq(Cat(*fire_lanes)), open_mask.eq(Cat(*open_lanes)),
+                     busy.eq(Cat(*busy_lanes)),
+                     self.fired.eq(fired), self.fired_group.eq(s2_group)]
+        m.d.sync += [self.spikes.eq(self.spikes + popcount(fired)),
+                     self.membrane_updates.eq(self.membrane_updates + popcount(busy))]
+        with m.If(s2_deliver):
+            m.d.sync += self.synops.eq(self.synops + popcount(open_mask))
+
+        with m.If(self.clear):
+            m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0)]
+            for b in range(lanes):
+                for g in range(groups):
+                    m.d.sync += [slope[b][g].eq(0), potential[b][g].eq(0), done[b][g].eq(0)]
+        return m
+

@@ -1,0 +1,120 @@
+"""What the hardware must produce for a sample, and the comparison with what it did produce.
+
+Shared by the Amaranth testbench and the cocotb benches: the input beats of a sample
+(:func:`input_beats`), the expected results from the reference simulator
+(:func:`expected`), the first difference between expected and observed
+(:func:`first_mismatch`), and the architecture's lower bound on clock cycles
+(:func:`lower_bound_cycles`).
+"""
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+__all__ = ["Observed", "input_beats", "expected", "first_mismatch", "lower_bound_cycles"]
+
+COUNTERS = ("spikes", "synops", "membrane_updates")
+
+
+@dataclass
+class Observed:
+    """The results of one inference as seen on the top's ports.
+
+    Members
+    -------
+    out_spikes : list of (index, step) output beats in the order they were taken
+    prediction : the ``prediction`` port at ``done``
+    spikes, synops, membrane_updates : per layer (0 = input), the counter ports at ``done``
+    cycles : the ``cycles`` port at ``done``
+    error : the ``error`` port at ``done``
+    """
+
+    out_spikes: list = field(default_factory=list)
+    prediction: int = -1
+    spikes: list = field(default_factory=list)
+    synops: list = field(default_factory=list)
+    membrane_updates: list = field(default_factory=list)
+    cycles: int = 0
+    error: int = 0
+
+    def to_json(self):
+        doc = asdict(self)
+        doc["out_spikes"] = [list(map(int, s)) for s in self.out_spikes]
+        return doc
+
+
+def input_beats(steps_row, K):
+    """Beats ``(index, step, last)`` presenting one sample's input spike steps.
+
+    Spikes are sorted by step, then index; inputs that do not spike (step ``K``) are not
+    sent. A sample with no input spike is one beat ``(0, K, 1)``.
+    """
+    steps_row = np.asarray(steps_row, dtype=np.int64)
+    spiking = np.flatnonzero(steps_row < K)
+    order = spiking[np.lexsort((spiking, steps_row[spiking]))]
+    beats = [(int(i), int(steps_row[i]), 0) for i in order]
+    if not beats:
+        return [(0, int(K), 1)]
+    index, step, _ = beats[-1]
+    beats[-1] = (index, step, 1)
+    return beats
+
+
+def expected(trace, sample):
+    """The results the hardware must produce for ``sample`` of a reference ``trace``."""
+    K = trace.steps
+    out = trace.spike_steps[-1][sample]
+    fired = np.flatnonzero(out < K)
+    return {
+        "out_spikes": sorted((int(out[i]), int(i)) for i in fired),
+        "prediction": int(trace.prediction[sample]),
+        **{name: [int(x) for x in getattr(trace, name)[sample]] for name in COUNTERS},
+    }
+
+
+def first_mismatch(want, got):
+    """A sentence naming the first difference between ``expected(...)`` and an
+    :class:`Observed`, or None when they agree."""
+    if got.error:
+        return "the top raised its protocol error flag"
+    steps = [step for _, step in got.out_spikes]
+    if any(b < a for a, b in zip(steps, steps[1:])):
+        return f"output spikes out of step order: {got.out_spikes}"
+    have = sorted((int(step), int(index)) for index, step in got.out_spikes)
+    if have != want["out_spikes"]:
+        missing = sorted(set(want["out_spikes"]) - set(have))
+        extra = sorted(set(have) - set(want["out_spikes"]))
+        if missing:
+            step, index = missing[0]
+            return (f"output neuron {index} should spike at step {step}"
+                    + (f"; the hardware emitted (index {extra[0][1]}, step {extra[0][0]}) "
+                       f"instead" if extra else "; the hardware did not"))
+        step, index = extra[0] if extra else have[0]
+        return f"output neuron {index} spiked at step {step}, the reference says it does not"
+    if got.prediction != want["prediction"]:
+        return f"prediction {got.prediction}, the reference predicts {want['prediction']}"
+    for name in COUNTERS:
+        for layer, (w, g) in enumerate(zip(want[name], getattr(got, name))):
+            if w != g:
+                return f"{name}[{layer}] is {g}, the reference counts {w}"
+        if len(getattr(got, name)) != len(want[name]):
+            return f"{len(getattr(got, name))} {name} counters for {len(want[name])} layers"
+    return None
+
+
+def lower_bound_cycles(groups, trace, sample):
+    """Cycles the architecture needs at least for ``sample``.
+
+    ``groups[l]`` lists the groups of each core of computing layer ``l`` (see
+    :meth:`hardware.rtl.top.NetworkTop.groups`). In step ``k`` a core sweeps its groups
+    once per input spike of step ``k - 1`` and once more to update; all layers work in
+    parallel, so a step lasts at least as long as its slowest core.
+    """
+    K = trace.steps
+    total = 0
+    for k in range(K):
+        slowest = 0
+        for l, cores in enumerate(groups):
+            delivered = int((trace.spike_steps[l][sample] == k - 1).sum()) if k else 0
+            slowest = max(slowest, max(cores) * (delivered + 1))
+        total += slowest
+    return total

@@ -1,0 +1,142 @@
+"""The spike list between two layers: a double-buffered memory of spike entries.
+
+During step ``k`` a layer writes the spikes it emits at step ``k`` into bank ``k % 2`` while
+the next layer reads the spikes of step ``k - 1`` from the other bank, so that a spike at
+step ``k`` is delivered at step ``k + 1`` as :mod:`mapping.reference` prescribes. An entry is
+``(group, mask)``: the cores of a layer sweep their groups in lockstep, and bit
+``c * lanes + b`` of the mask is lane ``b`` of core ``c``, neuron
+``starts[c] + group * lanes + b`` of the layer. The reader expands entries into one spike
+index per cycle.
+"""
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["SpikeList"]
+
+
+class SpikeList(wiring.Component):
+    """Two banks of spike entries, written by one layer and read as a stream of indices.
+
+    Parameters
+    ----------
+    groups : int
+        entries per bank: at most one entry per group and step
+    lanes : int
+        lanes of each writing core
+    starts : sequence of int
+        first neuron of each writing core; the mask has ``len(starts) * lanes`` bits
+    n_neurons : int
+        neurons of the writing layer (the range of the indices read)
+
+    Members
+    -------
+    clear : In(1)
+        empty both banks
+    start : In(1)
+        begin a step: empty bank ``bank`` for writing and read the other bank from its start
+    bank : In(1)
+        the bank written from this ``start`` on
+    write : In(1), write_group : In(range(groups)), write_mask : In(len(starts) * lanes)
+        append an entry (``write_mask`` must be non-zero) to the write bank
+    overflow : Out(1)
+        a write found its bank full (only possible if a protocol is broken); sticky
+    read_valid, read_index, read_ready
+        the spikes of the read bank, one per cycle, entries in write order and bits from
+        the lowest
+    read_done : Out(1)
+        every spike of the read bank has been taken (not meaningful in a ``start`` cycle)
+    """
+
+    def __init__(self, *, groups, lanes, starts, n_neurons):
+        for name, value in (("groups", groups), ("lanes", lanes), ("n_neurons", n_neurons)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        starts = tuple(int(s) for s in starts)
+        if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"starts must begin at 0 and increase, not {starts}")
+        if starts[-1] >= n_neurons:
+            raise ValueError(f"the last core starts at {starts[-1]}, beyond {n_neurons} neurons")
+        self._groups, self._lanes, self._starts, self._n = groups, lanes, starts, n_neurons
+        super().__init__({
+            "clear": In(1),
+            "start": In(1),
+            "bank": In(1),
+            "write": In(1),
+            "write_group": In(range(max(groups, 2))),
+            "write_mask": In(self.mask_bits),
+            "overflow": Out(1),
+            "read_valid": Out(1),
+            "read_index": Out(range(max(n_neurons, 2))),
+            "read_ready": In(1),
+            "read_done": Out(1),
+        })
+
+    @property
+    def groups(self):
+        return self._groups
+
+    @property
+    def mask_bits(self):
+        return len(self._starts) * self._lanes
+
+    def elaborate(self, platform):
+        m = Module()
+        groups, width = self._groups, self.mask_bits
+        group_bits = len(self.write_group)
+        m.submodules.entries = entries = memory.Memory(
+            shape=unsigned(group_bits + width), depth=2 * groups, init=[])
+        wr = entries.write_port()
+        rd = entries.read_port()
+
+        count = Array(Signal(range(groups + 1), name=f"count_{i}") for i in range(2))
+        write_bank = Signal()
+        m.d.comb += [wr.addr.eq(write_bank * groups + count[write_bank]),
+                     wr.data.eq(Cat(self.write_group, self.write_mask))]
+        with m.If(self.write & ~self.start):
+            with m.If(count[write_bank] == groups):
+                m.d.sync += self.overflow.eq(1)
+            with m.Else():
+                m.d.comb += wr.en.eq(1)
+                m.d.sync += count[write_bank].eq(count[write_bank] + 1)
+
+        read_bank = Signal()
+        pointer = Signal(range(groups + 1))
+        total = Signal(range(groups + 1))
+        have = Signal()
+        taken = Signal(width)
+        group = rd.data[:group_bits]
+        remaining = Signal(width)
+        lowest = Signal(width)
+        position = Signal(range(max(width, 2)))
+        m.d.comb += [remaining.eq(rd.data[group_bits:] & ~taken),
+                     lowest.eq(remaining & (~remaining + 1)[:width])]
+        for i in reversed(range(width)):
+            with m.If(remaining[i]):
+                m.d.comb += position.eq(i)
+        offset = Array(Const(self._starts[i // self._lanes] + i % self._lanes,
+                             range(self._n + 1)) for i in range(width))
+        m.d.comb += [self.read_valid.eq(have),
+                     self.read_index.eq(offset[position] + group * self._lanes)]
+
+        more = pointer < total
+        finished = remaining == lowest
+        take = have & self.read_ready
+        load = Signal()
+        m.d.comb += [load.eq((~have | (take & finished)) & more & ~self.start),
+                     rd.en.eq(load), rd.addr.eq(read_bank * groups + pointer),
+                     self.read_done.eq(~have & ~more)]
+        with m.If(self.start):
+            m.d.sync += [write_bank.eq(self.bank), read_bank.eq(~self.bank),
+                         count[self.bank].eq(0), total.eq(count[~self.bank]),
+                         pointer.eq(0), have.eq(0)]
+        with m.Elif(load):
+            m.d.sync += [pointer.eq(pointer + 1), have.eq(1), taken.eq(0)]
+        with m.Elif(take & finished):
+            m.d.sync += have.eq(0)
+        with m.Elif(take):
+            m.d.sync += taken.eq(taken | lowest)
+        with m.If(self.clear):
+            m.d.sync += [count[0].eq(0), count[1].eq(0), total.eq(0), pointer.eq(0),
+                         have.eq(0), self.overflow.eq(0)]
+        return m

@@ -1,0 +1,244 @@
+"""The network top: layers of spiking cores per the allocation, with an address-event interface.
+
+All layers run the steps of :mod:`mapping.reference` in lockstep. Step ``k`` begins for
+every layer at once; layer ``l`` delivers the spikes its inputs emitted at step ``k - 1``
+and updates its neurons, writing the spikes of step ``k`` into its spike list; the input
+stream fills the input list with the spikes of step ``k`` meanwhile. Step ``k + 1`` begins
+when every layer is done, the input has presented all spikes of step ``k``, and the output
+stream has taken the output spikes of step ``k - 1``. The protocol is documented in
+``docs/rtl.md``.
+
+Input beats ``(index, step, last)`` arrive in non-decreasing ``step`` order; a beat whose
+step is ``K`` or more is no spike (an input with no spikes is one such beat with ``last``).
+The first beat presented starts an inference; ``done`` rises once the beat with ``last``
+has been taken and all steps have run, and stays high, with the prediction and the counters,
+until the next inference starts. Output beats ``(index, step)`` are the output layer's
+spikes in non-decreasing step order.
+"""
+import math
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from mapping.allocation import allocate, CoreLimits
+
+from .core import SpikingCore
+from .layer import Layer
+from .spikelist import SpikeList
+
+__all__ = ["NetworkTop", "CYCLE_BITS"]
+
+#: Width of the clock-cycle counter.
+CYCLE_BITS = 32
+
+
+def _lanes_per_layer(lanes, n_layers):
+    lanes = (lanes,) * n_layers if isinstance(lanes, int) else tuple(lanes)
+    if len(lanes) != n_layers or not all(isinstance(x, int) and 1 <= x <= 64 for x in lanes):
+        raise ValueError(f"lanes must be an integer in [1, 64] or one per layer ({n_layers}), "
+                         f"not {lanes!r}")
+    return lanes
+
+
+class NetworkTop(wiring.Component):
+    """An integer TTFS network in hardware.
+
+    Parameters
+    ----------
+    network : :class:`mapping.network.IntNetwork`
+    allocation : :class:`mapping.allocation.Allocation`, optional
+        the cores of each layer (default: :func:`mapping.allocation.allocate` with default
+        limits)
+    lanes : int or sequence of int
+        neurons per core updated per cycle, for all layers or per layer
+
+    Members
+    -------
+    spike_in : valid, ready, index, step, last
+        input spikes (see the module docstring)
+    spike_out : valid, ready, index, step
+        output-layer spikes
+    done : Out(1)
+        the inference has finished; the members below hold its results
+    prediction : Out(range(n_out))
+        the decoded class (:func:`mapping.reference.decode`)
+    spikes, synops, membrane_updates : Out(...).array(L + 1)
+        event counts per layer, index 0 the input layer (whose synops and membrane updates
+        are zero), as in :class:`mapping.reference.Trace`
+    cycles : Out(CYCLE_BITS)
+        clock cycles from the cycle an inference's first beat is presented to ``done``
+    error : Out(1)
+        the input broke the protocol (a step lower than an earlier one, or more spikes of
+        one step than inputs); the results are then meaningless
+    """
+
+    def __init__(self, network, allocation=None, *, lanes=1):
+        allocation = allocate(network, CoreLimits()) if allocation is None else allocation
+        n_layers = len(network.layers)
+        self._lanes = _lanes_per_layer(lanes, n_layers)
+        self._network, self._allocation = network, allocation
+        self._layers = []
+        for index, (layer, widths) in enumerate(zip(network.layers, network.widths)):
+            slices = allocation.layer_cores(index)
+            if not slices or slices[0].start != 0 or slices[-1].stop != layer.n_out:
+                raise ValueError(f"the allocation does not cover layer {index}")
+            cores = [SpikingCore(layer.weight[s.start:s.stop], threshold=layer.threshold,
+                                 weight_bits=network.weight_bits, slope_bits=widths.slope_bits,
+                                 potential_bits=widths.potential_bits,
+                                 lanes=self._lanes[index], steps=network.steps)
+                     for s in slices]
+            self._layers.append(Layer(cores, [s.start for s in slices],
+                                      track_argmax=index == n_layers - 1))
+        K, sizes = network.steps, network.sizes
+        spike_in = wiring.Signature({
+            "valid": Out(1), "ready": In(1), "index": Out(range(max(sizes[0], 2))),
+            "step": Out(range(K + 1)), "last": Out(1)})
+        spike_out = wiring.Signature({
+            "valid": Out(1), "ready": In(1), "index": Out(range(max(sizes[-1], 2))),
+            "step": Out(range(K))})
+        super().__init__({
+            "spike_in": In(spike_in),
+            "spike_out": Out(spike_out),
+            "done": Out(1),
+            "prediction": Out(range(max(sizes[-1], 2))),
+            "spikes": Out(range(max(sizes) + 1)).array(n_layers + 1),
+            "synops": Out(range(max(a * b for a, b in zip(sizes, sizes[1:])) + 1)
+                          ).array(n_layers + 1),
+            "membrane_updates": Out(range(max(sizes[1:]) * K + 1)).array(n_layers + 1),
+            "cycles": Out(CYCLE_BITS),
+            "error": Out(1),
+        })
+
+    @property
+    def network(self):
+        return self._network
+
+    @property
+    def allocation(self):
+        return self._allocation
+
+    @property
+    def lanes(self):
+        """Lanes per computing layer."""
+        return self._lanes
+
+    def groups(self):
+        """Groups (cycles per sweep) of every core, per computing layer."""
+        return [[core.groups for core in layer._cores] for layer in self._layers]
+
+    def parameters(self):
+        """The parameters of this top, as recorded in the export sidecar."""
+        net = self._network
+        return {
+            "sizes": net.sizes, "steps": net.steps, "weight_bits": net.weight_bits,
+            "lanes": list(self._lanes),
+            "thresholds": [l.threshold for l in net.layers],
+            "slope_bits": [w.slope_bits for w in net.widths],
+            "potential_bits": [w.potential_bits for w in net.widths],
+            "cores": [[c.layer, c.start, c.stop] for c in self._allocation.cores],
+            "groups": self.groups(),
+            "cycle_bits": CYCLE_BITS,
+        }
+
+    def elaborate(self, platform):
+        m = Module()
+        K = self._network.steps
+        n_in = self._network.sizes[0]
+        lists = [SpikeList(groups=n_in, lanes=1, starts=[0], n_neurons=n_in)]
+        for layer in self._layers:
+            lists.append(SpikeList(groups=layer.groups, lanes=layer.lanes, starts=layer.starts,
+                                   n_neurons=layer.n_neurons))
+        for i, spike_list in enumerate(lists):
+            m.submodules[f"list{i}"] = spike_list
+        for i, layer in enumerate(self._layers):
+            m.submodules[f"layer{i}"] = layer
+
+        clear = Signal()
+        start = Signal()
+        layer_start = Signal()
+        step = Signal(range(K + 1))
+        last_taken = Signal()
+        for i, layer in enumerate(self._layers):
+            source, sink = lists[i], lists[i + 1]
+            m.d.comb += [layer.clear.eq(clear), layer.start.eq(layer_start), layer.step.eq(step),
+                         layer.source_valid.eq(source.read_valid),
+                         layer.source_index.eq(source.read_index),
+                         layer.source_done.eq(source.read_done),
+                         source.read_ready.eq(layer.source_ready),
+                         sink.write.eq(layer.write), sink.write_group.eq(layer.write_group),
+                         sink.write_mask.eq(layer.write_mask)]
+        for spike_list in lists:
+            m.d.comb += [spike_list.clear.eq(clear), spike_list.start.eq(start),
+                         spike_list.bank.eq(step[0])]
+
+        beat = self.spike_in
+        taken = Signal()
+        late = beat.step < step
+        current = beat.step == step
+        m.d.comb += [lists[0].write.eq(taken & current & (beat.step < K)),
+                     lists[0].write_group.eq(beat.index), lists[0].write_mask.eq(1)]
+        with m.If(taken & beat.last):
+            m.d.sync += last_taken.eq(1)
+        with m.If(taken & late | lists[0].overflow):
+            m.d.sync += self.error.eq(1)
+        with m.If(taken & (beat.step < K) & ~late):
+            m.d.sync += self.spikes[0].eq(self.spikes[0] + 1)
+
+        out, tail = self.spike_out, lists[-1]
+        out_step = Signal.like(out.step)
+        first = Signal()
+        first_step = Signal.like(out.step)
+        first_index = Signal.like(out.index)
+        m.d.comb += [out.valid.eq(tail.read_valid), out.index.eq(tail.read_index),
+                     out.step.eq(out_step), tail.read_ready.eq(out.ready)]
+        with m.If(out.valid & out.ready & (~first | ((out.step == first_step) &
+                                                     (out.index < first_index)))):
+            m.d.sync += [first.eq(1), first_step.eq(out.step), first_index.eq(out.index)]
+
+        for l, layer in enumerate(self._layers, start=1):
+            m.d.comb += [self.spikes[l].eq(layer.spikes), self.synops[l].eq(layer.synops),
+                         self.membrane_updates[l].eq(layer.membrane_updates)]
+        m.d.comb += self.prediction.eq(first_index)
+        with m.If(~first):
+            m.d.comb += self.prediction.eq(self._layers[-1].argmax)
+
+        layers_idle = Signal()
+        m.d.comb += layers_idle.eq(1)
+        for layer in self._layers:
+            with m.If(layer.busy):
+                m.d.comb += layers_idle.eq(0)
+        input_complete = last_taken | (beat.valid & (beat.step > step))
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(beat.valid):
+                    m.d.sync += [self.done.eq(0), self.error.eq(0), self.cycles.eq(1),
+                                 self.spikes[0].eq(0), last_taken.eq(0), first.eq(0),
+                                 first_index.eq(0), step.eq(0)]
+                    m.d.comb += clear.eq(1)
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += [start.eq(1), layer_start.eq(1)]
+                m.d.sync += [self.cycles.eq(self.cycles + 1), out_step.eq(step - 1)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                m.d.sync += self.cycles.eq(self.cycles + 1)
+                m.d.comb += [beat.ready.eq(~last_taken & (current | late | (beat.step >= K))),
+                             taken.eq(beat.valid & beat.ready)]
+                with m.If(layers_idle & tail.read_done & input_complete):
+                    m.d.sync += step.eq(step + 1)
+                    m.next = "START"
+                    with m.If(step == K - 1):
+                        m.next = "DRAIN_START"
+            with m.State("DRAIN_START"):
+                m.d.comb += start.eq(1)
+                m.d.sync += [self.cycles.eq(self.cycles + 1), out_step.eq(K - 1)]
+                m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.sync += self.cycles.eq(self.cycles + 1)
+                m.d.comb += [beat.ready.eq(~last_taken), taken.eq(beat.valid & beat.ready)]
+                with m.If(tail.read_done & last_taken):
+                    m.d.sync += self.done.eq(1)
+                    m.next = "IDLE"
+        return m
