@@ -1,0 +1,284 @@
+"""``ttfs energy``: energy per inference of a run over real test samples.
+
+:func:`evaluate` reads the run's integer network and core allocation (``ttfs quantize``),
+simulates the first ``samples`` test images with :mod:`mapping.reference` (the source of
+every count), and prices the counts twice: the digital core with a cost table
+(:mod:`hardware.energy`) plus static power over the latency the RTL co-simulation measured
+(``cosim*.json``, ``ttfs cosim``), and the analog neuron with the per-event energies
+characterized in SPICE (``analog_energy.json``, ``ttfs spice``). Where the co-simulation
+record exists, its counters are checked against the reference counts of the same samples;
+a disagreement is a failed check (exit status 1). A missing co-simulation or SPICE artifact
+leaves that part of the report marked missing, with the command that produces it; nothing
+is estimated in its place.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hardware import energy
+from mapping import allocation as allocation_io
+from mapping import network as network_io
+from mapping import reference
+from model import data
+
+from . import report
+
+REPORT_SCHEMA_VERSION = 1
+DEFAULT_SAMPLES = 1000
+
+
+def _dataset_of(run_dir, network):
+    """The data set a run was trained on: the network's provenance, else config.json."""
+    for source in (network.meta, _config(run_dir)):
+        for key in ("dataset", "data_set"):
+            if isinstance(source.get(key), str):
+                return source[key]
+        nested = source.get("data")
+        if isinstance(nested, dict) and isinstance(nested.get("dataset"), str):
+            return nested["dataset"]
+    raise ValueError(f"{run_dir}: cannot tell which data set the run was trained on "
+                     f"(no 'dataset' in network.json meta or config.json): pass --dataset")
+
+
+def _config(run_dir):
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}): rerun `ttfs train`") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def _priced(trace, energies, latency_cycles):
+    """Per-sample totals, per-layer means by event kind, and statistics."""
+    result = energy.inference_energy(trace, energies, latency_cycles=latency_cycles)
+    layers = []
+    for l in range(energies.layers):
+        kinds = {
+            "synop_J": float(trace.synops[:, l + 1].mean() * energies.synop_J[l]),
+            "membrane_update_J": float(trace.membrane_updates[:, l + 1].mean()
+                                       * energies.membrane_update_J[l]),
+            "spike_J": float(trace.spikes[:, l + 1].mean() * energies.spike_J[l]),
+        }
+        layers.append({"layer": l + 1, **kinds, "total_J": float(result.per_layer_J[:, l].mean()),
+                       "per_event": {"synop_J": energies.synop_J[l],
+                                     "membrane_update_J": energies.membrane_update_J[l],
+                                     "spike_J": energies.spike_J[l]},
+                       "note": energies.notes[l] if energies.notes else ""})
+    return result.total_J, {
+        "energy_J": energy.statistics(result.total_J),
+        "dynamic_J": energy.statistics(result.per_layer_J.sum(axis=1)),
+        "static_J": energy.statistics(result.static_J),
+        "per_layer": layers,
+        "static_power_W": energies.static_power_W,
+        "clock_Hz": energies.clock_Hz,
+    }
+
+
+def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data_dir=None):
+    """The energy report of one run, as the JSON-ready dict written to ``report.json``.
+
+    Parameters
+    ----------
+    run_dir : run directory holding ``network.json``, ``weights.npz`` and ``allocation.json``
+    samples : how many test samples, from the first
+    costs : path of a cost table (default: :data:`hardware.energy.DEFAULT_COSTS`)
+    dataset : the data set to draw samples from (default: the one the run was trained on)
+    data_dir : data directory (default: ``$TTFS_DATA`` or ``./data``)
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        for a missing run, a missing or corrupt artifact, or a bad cost table; the message
+        names the file and the command that makes it.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run directory: run `ttfs train` and "
+                                f"`ttfs quantize` first")
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be a positive integer, not {samples!r}")
+    network = network_io.load(run_dir)
+    allocation = allocation_io.load(run_dir, network)
+    table = energy.load_costs(costs)
+    dataset = dataset or _dataset_of(run_dir, network)
+    split = data.load(dataset, "test", root=data_dir)
+    n = min(samples, len(split.labels))
+    trace = reference.simulate(network, reference.encode(network, split.images[:n]))
+    correct = trace.prediction == split.labels[:n]
+    hidden = network.sizes[1:-1] or network.sizes[1:]
+    rate_cols = trace.spikes[:, 1:len(hidden) + 1] / np.asarray(hidden, dtype=np.float64)
+
+    check = cosim_check(run_dir, network, split)
+    core_neurons = [max(c.neurons for c in allocation.layer_cores(i))
+                    for i in range(len(network.layers))]
+    digital_energies = energy.EventEnergies.from_costs(network, table, core_neurons=core_neurons)
+    latency = check.get("latency_cycles")
+    digital_total, digital = _priced(trace, digital_energies,
+                                     latency["mean"] if latency else None)
+    digital.update(costs=table.to_json(), latency_cycles=latency,
+                   static_status="latency from the co-simulation" if latency else
+                   "missing: no co-simulation record with clock cycles; run `ttfs cosim` "
+                   "(static energy left at zero)")
+
+    analog, analog_meta = analog_energies(run_dir, network)
+    if analog is None:
+        analog_total, analog = None, {"missing": analog_meta}
+    else:
+        analog_total, analog = _priced(trace, analog, None)
+        analog["source"] = analog_meta
+    ratio = (analog["energy_J"]["mean"] / digital["energy_J"]["mean"]
+             if analog_total is not None and digital["energy_J"]["mean"] > 0 else None)
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "run": str(run_dir),
+        "dataset": dataset,
+        "samples": n,
+        "sample_selection": f"the first {n} images of the {dataset} test split",
+        "network": {"sizes": network.sizes, "weight_bits": network.weight_bits,
+                    "steps": network.steps},
+        "accuracy": float(correct.mean()),
+        "firing_rate": float(rate_cols.mean()),
+        "counts": energy.neurobench_counts(trace, network.sizes),
+        "digital": digital,
+        "analog": analog,
+        "analog_to_digital_ratio": ratio,
+        "checks": {"cosim": {k: v for k, v in check.items() if k != "latency_cycles"}},
+        "per_sample": {
+            "spikes": trace.spikes[:, 1:].sum(axis=1).tolist(),
+            "correct": correct.tolist(),
+            "digital_J": digital_total.tolist(),
+            "analog_J": analog_total.tolist() if analog_total is not None else None,
+        },
+    }
+
+
+def _run(args):
+    doc = evaluate(args.run, samples=args.samples, costs=args.costs, dataset=args.dataset,
+                   data_dir=args.data_dir)
+    paths = report.write_report(doc, Path(args.run))
+    digital = doc["digital"]["energy_J"]
+    print(f"{doc['samples']} {doc['dataset']} test samples, accuracy {doc['accuracy']:.4f}, "
+          f"firing rate {doc['firing_rate']:.4f} spikes per hidden neuron")
+    print(f"digital: mean {digital['mean'] * 1e9:.3f} nJ, median {digital['median'] * 1e9:.3f} "
+          f"nJ, p95 {digital['p95'] * 1e9:.3f} nJ per inference "
+          f"(static: {doc['digital']['static_status']})")
+    if "missing" in doc["analog"]:
+        print(f"analog: {doc['analog']['missing']}")
+    else:
+        analog = doc["analog"]["energy_J"]
+        print(f"analog: mean {analog['mean'] * 1e9:.3f} nJ, median {analog['median'] * 1e9:.3f} "
+              f"nJ, p95 {analog['p95'] * 1e9:.3f} nJ per inference; analog/digital "
+              f"{doc['analog_to_digital_ratio']:.4g}")
+    cosim = doc["checks"]["cosim"]
+    print(f"co-simulation counters: {cosim['status']} ({cosim['detail']})")
+    for path in paths:
+        print(f"wrote {path}")
+    return 1 if cosim["status"] == "failed" else 0
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("energy", help="energy per inference of a run (report.json, report.md)",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("run", help="run directory (runs/NAME) with a quantized network")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                   help=f"test samples to evaluate, from the first (default {DEFAULT_SAMPLES})")
+    p.add_argument("--costs", default=None,
+                   help="cost table JSON (default: the Horowitz ISSCC 2014 45 nm table)")
+    p.add_argument("--dataset", choices=data.DATASETS, default=None,
+                   help="data set (default: the one the run was trained on)")
+    p.add_argument("--data-dir", default=None,
+                   help="data directory (default: $TTFS_DATA or ./data)")
+    p.set_defaults(handler=_run)
+
+
+COUNTERS = ("spikes", "synops", "membrane_updates")
+
+
+def _read_json(path, remedy):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}): {remedy}") from None
+
+
+def cosim_check(run_dir, network, split):
+    """Compare the co-simulation counters of ``cosim*.json`` with the reference counts.
+
+    Returns a dict with ``status`` (``passed``, ``failed`` or ``missing``), ``detail``,
+    ``records`` (one per file: simulator, samples, mismatches) and ``latency_cycles``
+    (statistics over the co-simulated samples, or None).
+    """
+    paths = sorted(Path(run_dir).glob("cosim*.json"))
+    if not paths:
+        return {"status": "missing", "records": [], "latency_cycles": None,
+                "detail": f"no cosim.json in {run_dir}: run `ttfs cosim {run_dir}` to check "
+                          f"the RTL counters and measure the latency"}
+    records, cycles, failures = [], [], []
+    for path in paths:
+        remedy = f"rerun `ttfs cosim {run_dir}`"
+        doc = _read_json(path, remedy)
+        try:
+            samples = _cosim_samples(doc)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: not a co-simulation record ({exc}): {remedy}") from None
+        indices = np.array([s["index"] for s in samples], dtype=np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= len(split.labels)):
+            raise ValueError(f"{path}: sample indices outside the test split: {remedy}")
+        trace = reference.simulate(network, reference.encode(network, split.images[indices]))
+        wrong = []
+        for row, sample in enumerate(samples):
+            for name in COUNTERS:
+                want = getattr(trace, name)[row].tolist()
+                got = [int(v) for v in sample[name]]
+                if got != want:
+                    wrong.append(f"sample {sample['index']} {name}: RTL {got}, reference {want}")
+            if sample.get("cycles") is not None:
+                cycles.append(int(sample["cycles"]))
+        failures += [f"{path.name}: {w}" for w in wrong]
+        records.append({"file": path.name, "simulator": doc.get("simulator"),
+                        "samples": indices.tolist(), "mismatches": wrong})
+    checked = sum(len(r["samples"]) for r in records)
+    status = "failed" if failures else "passed"
+    detail = (f"{len(failures)} counter mismatches, first: {failures[0]}" if failures else
+              f"spikes, synaptic operations and membrane updates equal the reference on "
+              f"{checked} co-simulated samples ({', '.join(r['file'] for r in records)})")
+    return {"status": status, "detail": detail, "records": records,
+            "latency_cycles": energy.statistics(cycles) if cycles else None}
+
+
+def _cosim_samples(doc):
+    """The per-sample counter records of a co-simulation document."""
+    samples = doc["samples"] if isinstance(doc, dict) else None
+    if not isinstance(samples, list):
+        raise ValueError("no list of samples")
+    out = []
+    for sample in samples:
+        counters = sample.get("counters", sample)
+        out.append({"index": int(sample["index"]), "cycles": counters.get("cycles"),
+                    **{name: counters[name] for name in COUNTERS}})
+    return out
+
+
+def analog_energies(run_dir, network):
+    """The SPICE per-event energies of ``analog_energy.json`` as an EventEnergies.
+
+    Returns ``(EventEnergies, source description)``, or ``(None, what to run)`` when the
+    file is absent.
+    """
+    path = Path(run_dir) / "analog_energy.json"
+    if not path.is_file():
+        return None, (f"no analog_energy.json in {run_dir}: run `ttfs spice {run_dir}` to "
+                      f"characterize the analog neuron")
+    doc = _read_json(path, f"rerun `ttfs spice {run_dir}`")
+    layers = len(network.layers)
+    try:
+        values = {key: float(doc[key]) for key in ("synop_J", "membrane_update_J", "spike_J")}
+        energies = energy.EventEnergies(**{k: (v,) * layers for k, v in values.items()})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: not a per-event energy record ({exc}): rerun "
+                         f"`ttfs spice {run_dir}`") from None
+    return energies, f"{path.name} (SPICE characterization)"

@@ -1,0 +1,250 @@
+"""Readable energy reports: ``report.json`` plus Markdown pages with matplotlib plots.
+
+:func:`write_report` renders the dict of :func:`flow.energy_cmd.evaluate` into a run
+directory; :func:`write_comparison` puts several such reports side by side. Plots are drawn
+on a bare :class:`matplotlib.figure.Figure`, so no display or global backend is touched.
+"""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+REPORT_FILE = "report.json"
+COMPARISON_SCHEMA_VERSION = 1
+
+
+def joules(value):
+    """``value`` joules with an SI prefix, e.g. ``12.3 nJ``; ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "0 J"
+    for factor, prefix in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"),
+                           (1e-15, "f")):
+        if abs(value) >= factor:
+            return f"{value / factor:.4g} {prefix}J"
+    return f"{value / 1e-18:.4g} aJ"
+
+
+def _write_text(path, text):
+    path = Path(path)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=path.suffix, delete=False) as f:
+        f.write(text)
+    os.replace(f.name, path)
+    return path
+
+
+def _save(figure, path):
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return Path(path)
+
+
+def load_report(run_dir):
+    """Read ``report.json`` of a run; the message says to run ``ttfs energy`` otherwise."""
+    path = Path(run_dir) / REPORT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `ttfs energy {run_dir}` first")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}): rerun `ttfs energy {run_dir}`") from None
+    from .energy_cmd import REPORT_SCHEMA_VERSION
+    if not isinstance(doc, dict) or doc.get("schema_version") != REPORT_SCHEMA_VERSION:
+        raise ValueError(f"{path}: not a report of schema version {REPORT_SCHEMA_VERSION}: "
+                         f"rerun `ttfs energy {run_dir}`")
+    return doc
+
+
+def plot_breakdown(doc, path):
+    """Mean energy per inference per layer, digital by event kind beside analog."""
+    digital = doc["digital"]["per_layer"]
+    analog = doc["analog"].get("per_layer")
+    x = np.arange(len(digital))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.add_subplot()
+    width = 0.4 if analog else 0.6
+    bottom = np.zeros(len(digital))
+    for kind, label in (("synop_J", "digital: synaptic ops (weight read + add)"),
+                        ("membrane_update_J", "digital: membrane updates")):
+        values = np.array([row[kind] for row in digital]) * 1e9
+        ax.bar(x - (width / 2 if analog else 0), values, width, bottom=bottom, label=label)
+        bottom += values
+    if analog:
+        ax.bar(x + width / 2, np.array([row["total_J"] for row in analog]) * 1e9, width,
+               label="analog (SPICE)", color="tab:green")
+    ax.set_xticks(x, [f"layer {row['layer']}" for row in digital])
+    ax.set_ylabel("energy per inference (nJ)")
+    static = doc["digital"]["static_J"]["mean"]
+    ax.set_title(f"{doc['run']}: per-layer energy (digital static {joules(static)} not shown)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_energy_vs_spikes(doc, path):
+    """Energy of each inference against its spike count (digital and analog)."""
+    per = doc["per_sample"]
+    spikes = np.asarray(per["spikes"])
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.add_subplot()
+    ax.scatter(spikes, np.asarray(per["digital_J"]) * 1e9, s=6, label="digital")
+    if per["analog_J"] is not None:
+        ax.scatter(spikes, np.asarray(per["analog_J"]) * 1e9, s=6, label="analog (SPICE)")
+    ax.set_xlabel("spikes per inference (hidden and output layers)")
+    ax.set_ylabel("energy per inference (nJ)")
+    ax.set_title(f"{doc['run']}: energy against spikes, {doc['samples']} samples", fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _stats_row(name, part):
+    if "missing" in part:
+        return f"| {name} | missing: {part['missing']} | | |"
+    e = part["energy_J"]
+    return f"| {name} | {joules(e['mean'])} | {joules(e['median'])} | {joules(e['p95'])} |"
+
+
+def markdown(doc):
+    """The Markdown page of one report (plots referenced by file name)."""
+    digital, analog = doc["digital"], doc["analog"]
+    lines = [f"# Energy report: {doc['run']}", "",
+             f"- samples: {doc['sample_selection']}",
+             f"- network: {'-'.join(map(str, doc['network']['sizes']))}, "
+             f"{doc['network']['weight_bits']}-bit weights, K = {doc['network']['steps']} steps",
+             f"- accuracy on these samples: {doc['accuracy']:.4f}",
+             f"- firing rate: {doc['firing_rate']:.4f} spikes per hidden neuron per sample", "",
+             "## Energy per inference", "",
+             "| implementation | mean | median | 95th percentile |", "|---|---|---|---|",
+             _stats_row(f"digital core ({digital['costs']['name']})", digital),
+             _stats_row("analog neuron (SPICE)", analog), ""]
+    ratio = doc["analog_to_digital_ratio"]
+    lines += [f"Analog / digital (means): {'n/a' if ratio is None else f'{ratio:.4g}'}.", "",
+              f"Digital static term: {digital['static_status']}; static power "
+              f"{digital['static_power_W']} W at {digital['clock_Hz']:.4g} Hz, mean "
+              f"{joules(digital['static_J']['mean'])} per inference.", ""]
+    latency = digital["latency_cycles"]
+    if latency:
+        lines += [f"Latency from co-simulation: mean {latency['mean']:.1f} cycles, median "
+                  f"{latency['median']:.1f}, 95th percentile {latency['p95']:.1f}.", ""]
+    lines += ["## Per-layer breakdown (mean per inference)", "",
+              "| layer | synaptic ops | membrane updates | spikes | digital synops | "
+              "digital updates | digital total | analog total |", "|---|---|---|---|---|---|---|---|"]
+    analog_layers = analog.get("per_layer") or [None] * len(digital["per_layer"])
+    for row, counts, a in zip(digital["per_layer"], doc["counts"][1:], analog_layers):
+        lines.append(f"| {row['layer']} | {counts['synaptic_operations']:.1f} | "
+                     f"{counts['membrane_updates']:.1f} | {counts['spikes']:.2f} | "
+                     f"{joules(row['synop_J'])} | {joules(row['membrane_update_J'])} | "
+                     f"{joules(row['total_J'])} | {joules(a['total_J']) if a else 'n/a'} |")
+    lines += ["", "![energy per layer](energy_breakdown.png)", "",
+              "![energy against spikes](energy_vs_spikes.png)", "",
+              "## Event counts (NeuroBench names, mean per sample)", "",
+              "| layer | neurons | spikes per neuron | activation sparsity | synaptic operations | "
+              "dense synaptic operations | membrane updates |", "|---|---|---|---|---|---|---|"]
+    for c in doc["counts"]:
+        lines.append(f"| {c['layer']} | {c['neurons']} | {c['spikes_per_neuron']:.4f} | "
+                     f"{c['activation_sparsity']:.6f} | {c['synaptic_operations']:.1f} | "
+                     f"{c['dense_synaptic_operations']} | {c['membrane_updates']:.1f} |")
+    cosim = doc["checks"]["cosim"]
+    lines += ["", "## Checks", "",
+              f"- RTL co-simulation counters against the reference simulator: "
+              f"**{cosim['status']}**: {cosim['detail']}", "",
+              "## Per-event energies", ""]
+    for row in digital["per_layer"]:
+        e = row["per_event"]
+        lines.append(f"- digital layer {row['layer']}: synaptic op {joules(e['synop_J'])}, "
+                     f"membrane update {joules(e['membrane_update_J'])} ({row['note']})")
+    for row in analog.get("per_layer") or []:
+        e = row["per_event"]
+        lines.append(f"- analog layer {row['layer']}: synaptic op {joules(e['synop_J'])}, "
+                     f"membrane update {joules(e['membrane_update_J'])}, spike "
+                     f"{joules(e['spike_J'])} ({analog['source']})")
+    lines += ["", "## Cost table", "", "| entry | value | node | source |", "|---|---|---|---|"]
+    for key, c in digital["costs"]["costs"].items():
+        lines.append(f"| {key} | {c['value']:.4g} | {c['node_nm']} nm | {c['source']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(doc, directory):
+    """Write ``report.json``, ``report.md`` and the plots into ``directory``; returns paths."""
+    directory = Path(directory)
+    paths = [_write_text(directory / REPORT_FILE, json.dumps(doc, indent=1) + "\n")]
+    paths.append(plot_breakdown(doc, directory / "energy_breakdown.png"))
+    paths.append(plot_energy_vs_spikes(doc, directory / "energy_vs_spikes.png"))
+    paths.append(_write_text(directory / "report.md", markdown(doc)))
+    return paths
+
+
+def comparison(docs):
+    """Side-by-side figures of several reports, with energy ratios to the first."""
+    if not docs:
+        raise ValueError("a comparison needs at least one report")
+    first = docs[0]
+    rows = []
+    for doc in docs:
+        row = {"run": doc["run"], "dataset": doc["dataset"], "samples": doc["samples"],
+               "accuracy": doc["accuracy"], "firing_rate": doc["firing_rate"],
+               "spikes": float(np.mean(doc["per_sample"]["spikes"]))}
+        for part in ("digital", "analog"):
+            mean = None if "missing" in doc[part] else doc[part]["energy_J"]["mean"]
+            base = None if "missing" in first[part] else first[part]["energy_J"]["mean"]
+            row[f"{part}_J"] = mean
+            row[f"{part}_ratio"] = (mean / base if mean is not None and base else None)
+        rows.append(row)
+    base_spikes = rows[0]["spikes"]
+    for row in rows:
+        row["spike_ratio"] = row["spikes"] / base_spikes if base_spikes else None
+    return {"schema_version": COMPARISON_SCHEMA_VERSION, "baseline": first["run"], "runs": rows}
+
+
+def _ratio(value):
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def comparison_markdown(comp):
+    lines = [f"# Comparison against {comp['baseline']}", "",
+             "| run | data set | samples | accuracy | firing rate | spikes | digital | ratio | "
+             "analog | ratio | spike ratio |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in comp["runs"]:
+        lines.append(f"| {r['run']} | {r['dataset']} | {r['samples']} | {r['accuracy']:.4f} | "
+                     f"{r['firing_rate']:.4f} | {r['spikes']:.1f} | {joules(r['digital_J'])} | "
+                     f"{_ratio(r['digital_ratio'])} | {joules(r['analog_J'])} | "
+                     f"{_ratio(r['analog_ratio'])} | {_ratio(r['spike_ratio'])} |")
+    lines += ["", "Ratios are to the first run. ![energy and firing rate against accuracy]"
+              "(compare.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_comparison(comp, path):
+    """Energy and firing rate against accuracy, one point per run."""
+    fig = Figure(figsize=(9.6, 4.0))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for r in comp["runs"]:
+        name = Path(r["run"]).name or r["run"]
+        for part, marker in (("digital", "o"), ("analog", "s")):
+            if r[f"{part}_J"] is not None:
+                left.scatter(r["accuracy"], r[f"{part}_J"] * 1e9, marker=marker)
+                left.annotate(f"{name} ({part})", (r["accuracy"], r[f"{part}_J"] * 1e9),
+                              fontsize=7)
+        right.scatter(r["accuracy"], r["firing_rate"])
+        right.annotate(name, (r["accuracy"], r["firing_rate"]), fontsize=7)
+    left.set_xlabel("accuracy")
+    left.set_ylabel("energy per inference (nJ)")
+    if any(r[f"{p}_J"] for r in comp["runs"] for p in ("digital", "analog")):
+        left.set_yscale("log")
+    right.set_xlabel("accuracy")
+    right.set_ylabel("firing rate (spikes per hidden neuron)")
+    return _save(fig, path)
+
+
+def write_comparison(docs, directory):
+    """Write ``compare.json``, ``compare.md`` and ``compare.png`` into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    comp = comparison(docs)
+    return comp, [_write_text(directory / "compare.json", json.dumps(comp, indent=1) + "\n"),
+                  _write_text(directory / "compare.md", comparison_markdown(comp)),
+                  plot_comparison(comp, directory / "compare.png")]
