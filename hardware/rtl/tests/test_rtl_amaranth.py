@@ -1,0 +1,97 @@
+"""The network top in the Amaranth simulator against the reference simulator, many cases."""
+import numpy as np
+import pytest
+
+from mapping import reference
+from mapping.allocation import CoreLimits, allocate
+from mapping.network import IntLayer, IntNetwork
+from hardware.rtl import amaranth_sim
+from hardware.rtl.cases import CaseSpec, random_inputs, random_network
+from hardware.rtl.core import SpikingCore, pack_weights
+from hardware.rtl.scoreboard import expected, first_mismatch
+from hardware.rtl.top import NetworkTop
+
+CASES = [
+    CaseSpec((6, 5, 3), weight_bits=4, steps=8, lanes=1, seed=1),
+    CaseSpec((6, 5, 3), weight_bits=4, steps=8, lanes=2, max_neurons=2, seed=2),
+    CaseSpec((8, 7, 4), weight_bits=3, steps=5, lanes=3, max_neurons=3, seed=3),
+    CaseSpec((5, 9, 6, 3), weight_bits=5, steps=12, lanes=(2, 4, 1), max_neurons=4, seed=4),
+    CaseSpec((10, 4), weight_bits=2, steps=3, lanes=4, seed=5, extremes=True),
+    CaseSpec((4, 3), weight_bits=8, steps=2, lanes=1, seed=6, extremes=True),
+    CaseSpec((12, 10, 5), weight_bits=6, steps=16, lanes=5, max_neurons=3, seed=7,
+             extremes=True),
+    CaseSpec((3, 3, 3), weight_bits=4, steps=6, lanes=8, seed=8, input_rate=0.9),
+    CaseSpec((7, 6, 2), weight_bits=4, steps=9, lanes=1, max_neurons=1, seed=9),
+    CaseSpec((6, 5, 3), weight_bits=4, steps=7, lanes=2, seed=10, silent=True),
+]
+
+
+def _check(network, allocation, lanes, inputs, **options):
+    top = NetworkTop(network, allocation, lanes=lanes)
+    trace = reference.simulate(network, inputs)
+    observed = amaranth_sim.run(top, inputs, **options)
+    for sample, got in enumerate(observed):
+        mismatch = first_mismatch(expected(trace, sample), got)
+        assert mismatch is None, f"sample {sample} (input {inputs[sample].tolist()}): {mismatch}"
+    return observed
+
+
+@pytest.mark.amaranth
+@pytest.mark.parametrize("spec", CASES, ids=lambda s: f"seed{s.seed}")
+def test_rtl_top_matches_reference_on_random_networks(spec):
+    network = random_network(spec)
+    allocation = allocate(network, CoreLimits(max_neurons=spec.max_neurons))
+    rng = np.random.default_rng(100 + spec.seed)
+    inputs = random_inputs(network.sizes[0], network.steps, 6, rng, spec.input_rate)
+    inputs[0] = network.steps
+    inputs[1, :] = np.where(inputs[1] < network.steps, network.steps - 1, network.steps)
+    _check(network, allocation, spec.lanes, inputs)
+
+
+@pytest.mark.amaranth
+def test_rtl_top_matches_reference_with_stalled_streams():
+    spec = CaseSpec((6, 7, 4), weight_bits=4, steps=8, lanes=2, max_neurons=3, seed=21)
+    network = random_network(spec)
+    inputs = random_inputs(6, 8, 5, np.random.default_rng(21), 0.7)
+    _check(network, allocate(network, CoreLimits(max_neurons=3)), 2, inputs, stall_seed=5)
+
+
+@pytest.mark.amaranth
+def test_rtl_top_decodes_ties_to_the_lowest_index():
+    weight = np.array([[1, 0], [2, 0], [2, 0], [0, 1]])
+    network = IntNetwork(layers=(IntLayer(weight, 4),), weight_bits=3, steps=4)
+    inputs = np.array([[0, 4], [4, 4], [2, 4], [4, 0]])
+    observed = _check(network, allocate(network, CoreLimits(max_neurons=2)), 1, inputs)
+    assert [o.prediction for o in observed] == [1, 0, 1, 3]
+
+
+@pytest.mark.amaranth
+def test_rtl_top_counts_cycles_within_a_bound():
+    spec = CaseSpec((16, 12, 4), weight_bits=4, steps=8, lanes=2, seed=30)
+    network = random_network(spec)
+    inputs = random_inputs(16, 8, 2, np.random.default_rng(30))
+    top = NetworkTop(network, allocate(network), lanes=2)
+    for got in amaranth_sim.run(top, inputs):
+        assert 8 * 6 <= got.cycles <= 8 * (16 * 6 + 6 + 8)
+
+
+def test_rtl_pack_weights_puts_lane_b_of_group_g_at_input_times_groups():
+    weight = np.array([[1, -1], [-2, 3], [-4, 0]])
+    words = pack_weights(weight, 2, 3)
+    assert words == [0b110_001, 0b000_100, 0b011_111, 0b000_000]
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(lanes=0), "lanes must be an integer in [1, 64], not 0"),
+    (dict(weight_bits=40), "weight_bits must be an integer in [2, 32], not 40"),
+    (dict(threshold=0), "threshold must be an integer of at least 1, not 0"),
+    (dict(weight_bits=2), "weights span [-4, 3], outside 2-bit [-2, 1]"),
+    (dict(threshold=200), "threshold 200 does not fit a 8-bit potential"),
+])
+@pytest.mark.filterwarnings("ignore:.*created but never used")
+def test_rtl_core_rejects_bad_parameters(options, message):
+    params = dict(threshold=5, weight_bits=3, slope_bits=6, potential_bits=8, lanes=2, steps=4)
+    params.update(options)
+    with pytest.raises(ValueError) as info:
+        SpikingCore(np.array([[-4, 3]]), **params)
+    assert str(info.value) == message
