@@ -1,0 +1,330 @@
+"""PySpice netlists of the analog TTFS neuron, at two levels.
+
+Both levels compute the ramp of :mod:`hardware.spice.ramp` with the mapping of
+:mod:`hardware.spice.technology`: an input spike at step ``s`` switches its synapse on at
+``(s + 1) * dt_s`` (a spike driver edge centred on that instant), the synapse drives
+``w * I_unit`` into the membrane capacitor, and the neuron fires when the membrane reaches
+``v_rest_V + v_swing_V``; then a latch stops every synapse, so it fires once.
+
+* :func:`behavioral`: ideal switched current sources (one per spike step and sign, which is
+  exact for ideal sources) proportional to the spike driver's voltage (so its edge, centred
+  on the switching instant, delivers exactly the charge of an instant step) and cut by the
+  latch, an ideal comparator whose
+  output charges a load ``c_load_F`` from the supply; it latches because the membrane, with
+  every source cut, stays above the trip point, :data:`BEHAVIORAL_TRIP` of the swing above
+  the threshold. The firing time of this level is the membrane's crossing of the threshold. The
+  membrane starts at ``v_rest_V`` (transient with ``uic``).
+* :func:`transistor`: per input a unit cell repeated ``|w|`` times: a long-channel current
+  source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on a shared bias line, in
+  series with a minimum-size switch driven by the spike; the bias lines are cut and pulled off
+  by the latch after firing; a two-stage comparator (differential pair with mirror load,
+  common-source stage, inverter) whose bias is also cut after firing; a NOR latch; a reset
+  switch that holds the membrane at ``v_rest_V`` for ``reset_s``. Gate biases come from ideal
+  sources at the level-1 value that gives ``I_unit`` at mid-swing.
+
+Node names shared by both levels: ``vdd``, ``mem`` (membrane), ``fire`` (latch output).
+The supply sources are ``Vdd`` (everything) and, at the transistor level, ``Vdrv`` (spike
+drivers), ``Vrest`` and the bias sources; :func:`supplies` lists them.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from PySpice.Spice.Netlist import Circuit, SubCircuitFactory
+
+from . import ramp
+from .technology import DEFAULT
+
+LEVELS = ("behavioral", "transistor")
+
+#: The behavioral latch trips this fraction of the swing above the threshold, so that the
+#: membrane's crossing of the threshold itself lies on the unperturbed ramp.
+BEHAVIORAL_TRIP = 1e-3
+
+
+def _num(x):
+    """A float rounded to 9 significant digits, so decks are stable text."""
+    return float(f"{x:.9g}")
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """One neuron and its input spikes, in the integer model's units.
+
+    Members
+    -------
+    weights : int64 [n_in] weights of the neuron
+    input_steps : int64 [n_in] input spike steps (``steps`` = no spike)
+    threshold : integer threshold, at least 1
+    steps : K, the number of steps of the window
+    """
+
+    weights: np.ndarray
+    input_steps: np.ndarray
+    threshold: int
+    steps: int
+
+    def __post_init__(self):
+        w, s = ramp._check(self.weights, self.input_steps, self.threshold, self.steps)
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "input_steps", s)
+        object.__setattr__(self, "threshold", int(self.threshold))
+        object.__setattr__(self, "steps", int(self.steps))
+
+    @classmethod
+    def from_layer(cls, network, layer, neuron, layer_input_steps):
+        """Neuron ``neuron`` of ``network.layers[layer]`` fed by one sample's spike steps."""
+        lay = network.layers[layer]
+        return cls(lay.weight[neuron], np.asarray(layer_input_steps), lay.threshold,
+                   network.steps)
+
+    @property
+    def delivered(self):
+        """Mask of inputs whose spike reaches the neuron inside the window (``s <= K - 2``)."""
+        return self.input_steps <= self.steps - 2
+
+    def crossing(self):
+        """Closed-form crossing in model steps (``math.inf`` if it never fires)."""
+        return ramp.crossing_step(self.weights, self.input_steps, self.threshold, self.steps)
+
+
+def _spike_wave(tech, step, active_high):
+    """PWL points of a spike driver whose edge is centred on ``tech.time_s(step)``."""
+    t = tech.time_s(step)
+    lo, hi = (0.0, tech.vdd_V) if active_high else (tech.vdd_V, 0.0)
+    return [(0.0, lo), (_num(t - tech.edge_s / 2), lo), (_num(t + tech.edge_s / 2), hi)]
+
+
+def behavioral(neuron, tech=DEFAULT):
+    """Behavioral netlist of ``neuron``: ideal sources, ideal comparator and latch."""
+    i_unit = tech.unit_current_A(neuron.threshold)
+    half = _num(tech.vdd_V / 2)
+    c = Circuit("ttfs neuron behavioral")
+    c.V("dd", "vdd", c.gnd, tech.vdd_V)
+    c.C("mem", "mem", c.gnd, tech.c_mem_F, initial_condition=tech.v_rest_V)
+    w, s = neuron.weights[neuron.delivered], neuron.input_steps[neuron.delivered]
+    for step in np.unique(s):
+        on = s == step
+        pos, neg = int(w[on & (w > 0)].sum()), int(-w[on & (w < 0)].sum())
+        if not (pos or neg):
+            continue
+        c.PieceWiseLinearVoltageSource(f"s{step}", f"s{step}", c.gnd,
+                                       values=_spike_wave(tech, step, True))
+        gate = f"V(s{step})/{_num(tech.vdd_V)}*(V(fire)<{half})"
+        if pos:
+            c.B(f"p{step}", "vdd", "mem", i=f"{_num(pos * i_unit)}*{gate}")
+        if neg:
+            c.B(f"n{step}", "mem", c.gnd, i=f"{_num(neg * i_unit)}*{gate}")
+    g_cmp = _num(tech.c_load_F / (tech.edge_s / 10))
+    trip = _num(tech.v_fire_V + BEHAVIORAL_TRIP * tech.v_swing_V)
+    c.B("cmp", "vdd", "fire",
+        i=f"{g_cmp}*({_num(tech.vdd_V)}*(V(mem)>{trip})-V(fire))")
+    c.C("load", "fire", c.gnd, tech.c_load_F, initial_condition=0)
+    return c
+
+
+class Inverter(SubCircuitFactory):
+    """CMOS inverter of minimum-length devices, ``units`` in parallel."""
+
+    NAME = "inv"
+    NODES = ("vdd", "a", "y")
+
+    def __init__(self, tech=DEFAULT):
+        super().__init__(units=1)
+        self.M("n", "y", "a", self.gnd, self.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m,
+               m="{units}")
+        self.M("p", "y", "a", "vdd", "vdd", model="psw", w=4 * tech.w_min_m, l=tech.l_min_m,
+               m="{units}")
+
+
+class Nor2(SubCircuitFactory):
+    """Two-input CMOS NOR gate."""
+
+    NAME = "nor2"
+    NODES = ("vdd", "a", "b", "y")
+
+    def __init__(self, tech=DEFAULT):
+        super().__init__()
+        wn, wp, l = tech.w_min_m, 4 * tech.w_min_m, tech.l_min_m
+        self.M("na", "y", "a", self.gnd, self.gnd, model="nsw", w=wn, l=l)
+        self.M("nb", "y", "b", self.gnd, self.gnd, model="nsw", w=wn, l=l)
+        self.M("pa", "mid", "a", "vdd", "vdd", model="psw", w=wp, l=l)
+        self.M("pb", "y", "b", "mid", "vdd", model="psw", w=wp, l=l)
+
+
+class Latch(SubCircuitFactory):
+    """Set-reset latch of two NOR gates: ``q`` rises on ``set`` and holds until ``reset``."""
+
+    NAME = "latch"
+    NODES = ("vdd", "set", "reset", "q", "qb")
+
+    def __init__(self):
+        super().__init__()
+        self.X("r", Nor2.NAME, "vdd", "reset", "qb", "q")
+        self.X("s", Nor2.NAME, "vdd", "set", "q", "qb")
+
+
+class Comparator(SubCircuitFactory):
+    """Two-stage comparator: ``out`` is high while ``inp > inn``.
+
+    Stage one is an NMOS differential pair with a PMOS mirror load and a tail of ``i_tail_A``
+    set by ``bias``; stage two a PMOS common-source amplifier with an NMOS load of the same
+    bias; an inverter restores the polarity. Cutting ``bias`` turns it off.
+    """
+
+    NAME = "comparator"
+    NODES = ("vdd", "inp", "inn", "bias", "out")
+
+    def __init__(self, tech=DEFAULT):
+        super().__init__()
+        w, l = 2 * tech.w_min_m, tech.l_min_m
+        self.M("1", "d1", "inp", "tail", self.gnd, model="nsw", w=w, l=l)
+        self.M("2", "o1", "inn", "tail", self.gnd, model="nsw", w=w, l=l)
+        self.M("3", "d1", "d1", "vdd", "vdd", model="psw", w=w, l=l)
+        self.M("4", "o1", "d1", "vdd", "vdd", model="psw", w=w, l=l)
+        self.M("5", "tail", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
+        self.M("6", "o2", "o1", "vdd", "vdd", model="psw", w=2 * w, l=l)
+        self.M("7", "o2", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
+        self.X("inv", Inverter.NAME, "vdd", "o2", "out")
+
+
+class SourcingSynapse(SubCircuitFactory):
+    """Unit cell of a positive weight, repeated ``units`` times: PMOS source and PMOS switch
+    (on while ``gate`` is low)."""
+
+    NAME = "syn_p"
+    NODES = ("vdd", "bias", "gate", "mem")
+
+    def __init__(self, tech=DEFAULT):
+        super().__init__(units=1)
+        self.M("cs", "x", "bias", "vdd", "vdd", model="pcs", w=tech.w_cs_m, l=tech.l_cs_m,
+               m="{units}")
+        self.M("sw", "mem", "gate", "x", "vdd", model="psw", w=tech.w_min_m, l=tech.l_min_m,
+               m="{units}")
+
+
+class SinkingSynapse(SubCircuitFactory):
+    """Unit cell of a negative weight, repeated ``units`` times: NMOS source and NMOS switch
+    (on while ``gate`` is high)."""
+
+    NAME = "syn_n"
+    NODES = ("bias", "gate", "mem")
+
+    def __init__(self, tech=DEFAULT):
+        super().__init__(units=1)
+        self.M("cs", "x", "bias", self.gnd, self.gnd, model="ncs", w=tech.w_cs_m,
+               l=tech.l_cs_m, m="{units}")
+        self.M("sw", "mem", "gate", "x", self.gnd, model="nsw", w=tech.w_min_m,
+               l=tech.l_min_m, m="{units}")
+
+
+class BiasGate(SubCircuitFactory):
+    """Passes bias ``src`` to ``out`` until the neuron fires, then pulls ``out`` to the
+    rail that turns the biased devices off: ground for NMOS biases (``polarity`` "n"),
+    ``vdd`` for PMOS biases ("p")."""
+
+    NODES = ("vdd", "src", "out", "fire", "fireb")
+
+    def __init__(self, polarity, tech=DEFAULT):
+        self.NAME = f"biasgate_{polarity}"
+        super().__init__()
+        w, l = _num(20 * tech.w_min_m), tech.l_min_m
+        if polarity == "n":
+            self.M("pass", "out", "fireb", "src", self.gnd, model="nsw", w=w, l=l)
+            self.M("off", "out", "fire", self.gnd, self.gnd, model="nsw", w=w, l=l)
+        elif polarity == "p":
+            self.M("pass", "out", "fire", "src", "vdd", model="psw", w=w, l=l)
+            self.M("off", "out", "fireb", "vdd", "vdd", model="psw", w=w, l=l)
+        else:
+            raise ValueError(f"polarity must be 'n' or 'p', not {polarity!r}")
+
+
+def bias_voltages(tech, threshold):
+    """Ideal bias voltages of a layer: ``vbp`` (PMOS sources), ``vbn`` (NMOS sources), both
+    giving ``I_unit`` per unit cell with the membrane at mid-swing, and ``vbt`` (comparator
+    tail, ``i_tail_A``)."""
+    i_unit = tech.unit_current_A(threshold)
+    v_mid = tech.v_rest_V + tech.v_swing_V / 2
+    pcs, ncs, nsw = tech.model("pcs"), tech.model("ncs"), tech.model("nsw")
+    vsg = pcs.gate_drive_V(i_unit, tech.w_cs_m, tech.l_cs_m, tech.vdd_V - v_mid)
+    vgs = ncs.gate_drive_V(i_unit, tech.w_cs_m, tech.l_cs_m, v_mid)
+    vgt = nsw.gate_drive_V(tech.i_tail_A, 2 * tech.w_min_m, tech.l_min_m, 0.5)
+    return {"vbp": _num(tech.vdd_V - vsg), "vbn": _num(vgs), "vbt": _num(vgt)}
+
+
+def transistor(neuron, tech=DEFAULT):
+    """Transistor-level netlist of ``neuron`` (see the module docstring)."""
+    bias = bias_voltages(tech, neuron.threshold)
+    c = Circuit("ttfs neuron transistor")
+    for model in tech.models:
+        c.model(model.name, model.polarity, **model.parameters())
+    for sub in (Inverter(tech), Nor2(tech), Latch(), Comparator(tech), SourcingSynapse(tech),
+                SinkingSynapse(tech), BiasGate("n", tech), BiasGate("p", tech)):
+        c.subcircuit(sub)
+    c.V("dd", "vdd", c.gnd, tech.vdd_V)
+    c.V("drv", "vdrv", c.gnd, tech.vdd_V)
+    c.V("rest", "vrest", c.gnd, tech.v_rest_V)
+    c.V("ref", "vref", c.gnd, _num(tech.v_fire_V))
+    for name, value in bias.items():
+        c.V(name[1:], f"{name}_src", c.gnd, value)
+    t_rst = _num(tech.reset_s)
+    c.PieceWiseLinearVoltageSource("rst", "rst", c.gnd, values=[
+        (0.0, tech.vdd_V), (_num(t_rst - tech.edge_s), tech.vdd_V), (t_rst, 0.0)])
+    c.C("mem", "mem", c.gnd, tech.c_mem_F)
+    c.M("rst", "mem", "rst", "vrest", c.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m)
+    c.X("gp", "biasgate_p", "vdd", "vbp_src", "bp", "fire", "fireb")
+    c.X("gn", "biasgate_n", "vdd", "vbn_src", "bn", "fire", "fireb")
+    c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "fire", "fireb")
+    c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "cmp")
+    c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
+    _add_synapses(c, neuron, tech)
+    return c
+
+
+def _add_synapses(c, neuron, tech):
+    """Spike drivers (one per step and polarity, powered from ``vdrv``) and unit cells."""
+    load = {}
+    for w, s in zip(neuron.weights[neuron.delivered], neuron.input_steps[neuron.delivered]):
+        if w:
+            key = (int(s), bool(w > 0))
+            load[key] = load.get(key, 0) + abs(int(w))
+    for (s, sourcing), units in sorted(load.items()):
+        _spike_driver(c, tech, f"{'sb' if sourcing else 'sp'}{s}", s, not sourcing, units)
+    for j, (w, s) in enumerate(zip(neuron.weights, neuron.input_steps)):
+        if w == 0:
+            continue
+        sourcing = w > 0
+        if s <= neuron.steps - 2:
+            gate = f"{'sb' if sourcing else 'sp'}{s}"
+        else:
+            gate = "vdd" if sourcing else c.gnd
+        if sourcing:
+            c.X(f"p{j}", SourcingSynapse.NAME, "vdd", "bp", gate, "mem", units=int(w))
+        else:
+            c.X(f"n{j}", SinkingSynapse.NAME, "bn", gate, "mem", units=int(-w))
+
+
+def _spike_driver(c, tech, node, step, active_high, units):
+    """An ideal spike waveform buffered by a tapered inverter pair powered from ``vdrv``
+    (sized for ``units`` switch gates), so the energy of driving them is measured there."""
+    c.PieceWiseLinearVoltageSource(node + "_in", node + "_in", c.gnd,
+                                   values=_spike_wave(tech, step, active_high))
+    last = max(1, -(-units // 8))
+    first = max(1, int(np.ceil(np.sqrt(last))))
+    c.X(node + "_a", Inverter.NAME, "vdrv", node + "_in", node + "_mid", units=first)
+    c.X(node + "_b", Inverter.NAME, "vdrv", node + "_mid", node, units=last)
+
+
+def build(neuron, level, tech=DEFAULT):
+    """The netlist of ``neuron`` at ``level`` (``"behavioral"`` or ``"transistor"``)."""
+    if level == "behavioral":
+        return behavioral(neuron, tech)
+    if level == "transistor":
+        return transistor(neuron, tech)
+    raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+
+
+def supplies(level):
+    """Names of the voltage sources whose delivered energy is the neuron's energy."""
+    if level == "behavioral":
+        return ("Vdd",)
+    return ("Vdd", "Vdrv", "Vrest", "Vbp", "Vbn", "Vbt")

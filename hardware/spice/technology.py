@@ -1,0 +1,194 @@
+"""The technology the analog neuron is built in: supply, membrane, time scale, MOSFET models.
+
+Mapping from the integer model (see :mod:`mapping.reference`) to the circuit, per layer of
+integer threshold ``theta``:
+
+* one model step lasts ``dt_s`` seconds; an input spike at step ``s`` switches its synapse
+  on at ``t = (s + 1) * dt_s`` and it stays on until the neuron fires;
+* a weight ``w`` becomes a current ``w * I_unit`` (sourcing for ``w > 0``, sinking for
+  ``w < 0``) into the membrane capacitor ``c_mem_F``, which rests at ``v_rest_V``;
+* the comparator fires at ``v_rest_V + v_swing_V``; the unit current is chosen so that
+  ``theta`` units land exactly there: ``I_unit = v_swing_V * c_mem_F / (theta * dt_s)``,
+  i.e. the threshold voltage above rest is ``theta * I_unit * dt_s / c_mem_F``.
+
+The unit current is thus a per-layer bias (a bias DAC in a real chip), while the capacitor,
+the comparator reference and the time scale are fixed by the technology. The MOSFET models
+are SPICE level-1 (Shichman-Hodges) cards written for this project; :data:`GENERIC_180NM`
+documents where each parameter comes from (see also ``docs/spice.md``).
+"""
+import math
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class MosModel:
+    """A level-1 MOSFET model card.
+
+    Members
+    -------
+    name : model name in the deck
+    polarity : ``"nmos"`` or ``"pmos"``
+    vto_V : zero-bias threshold voltage (negative for PMOS)
+    kp_A_per_V2 : transconductance parameter ``mu * C_ox``
+    lambda_per_V : channel-length modulation (output conductance) for the length it is used at
+    gamma_sqrtV : body-effect coefficient
+    phi_V : surface potential
+    tox_m : gate-oxide thickness (gives the Meyer gate capacitances)
+    cgso_F_per_m, cgdo_F_per_m : gate-source / gate-drain overlap capacitance per width
+    """
+
+    name: str
+    polarity: str
+    vto_V: float
+    kp_A_per_V2: float
+    lambda_per_V: float
+    gamma_sqrtV: float = 0.4
+    phi_V: float = 0.8
+    tox_m: float = 4.1e-9
+    cgso_F_per_m: float = 3.0e-10
+    cgdo_F_per_m: float = 3.0e-10
+
+    def __post_init__(self):
+        if self.polarity not in ("nmos", "pmos"):
+            raise ValueError(f"polarity must be 'nmos' or 'pmos', not {self.polarity!r}")
+        if (self.vto_V > 0) != (self.polarity == "nmos"):
+            raise ValueError(f"{self.name}: vto_V {self.vto_V} has the wrong sign for "
+                             f"{self.polarity}")
+        for key in ("kp_A_per_V2", "tox_m"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{self.name}: {key} must be positive, not {getattr(self, key)}")
+
+    def parameters(self):
+        """The card's parameters as SPICE keywords (for ``Circuit.model``)."""
+        return {"level": 1, "vto": self.vto_V, "kp": self.kp_A_per_V2,
+                "lambda": self.lambda_per_V, "gamma": self.gamma_sqrtV, "phi": self.phi_V,
+                "tox": self.tox_m, "cgso": self.cgso_F_per_m, "cgdo": self.cgdo_F_per_m}
+
+    def gate_drive_V(self, current_A, w_m, l_m, vds_V):
+        """``|V_GS|`` at which a saturated device of ``w_m/l_m`` carries ``current_A``
+        with ``|V_DS| = vds_V`` and no body bias (level-1 square law with ``lambda``)."""
+        if current_A <= 0:
+            raise ValueError(f"current_A must be positive, not {current_A}")
+        beta = self.kp_A_per_V2 * w_m / l_m
+        overdrive = math.sqrt(2.0 * current_A / (beta * (1.0 + self.lambda_per_V * vds_V)))
+        return abs(self.vto_V) + overdrive
+
+
+#: Generic 0.18 um CMOS, level 1. Not a foundry model: the numbers are the textbook figures of
+#: that node. t_ox = 4.1 nm gives C_ox = 8.4 fF/um^2; with low-field mobilities of about
+#: 330 (electrons) and 85 (holes) cm^2/Vs, KP = mu*C_ox = 280 and 70 uA/V^2; |V_T0| = 0.45 V
+#: at V_DD = 1.8 V; overlap capacitance 0.3 fF/um. Channel-length modulation scales as 1/L:
+#: lambda = 0.04 um/V / L, so 0.2 /V at the minimum L = 0.18 um (switches, logic) and
+#: 0.02 /V at L = 2 um (the long current-source devices).
+GENERIC_180NM_MODELS = (
+    MosModel("nsw", "nmos", 0.45, 280e-6, 0.2),
+    MosModel("psw", "pmos", -0.45, 70e-6, 0.2),
+    MosModel("ncs", "nmos", 0.45, 280e-6, 0.02),
+    MosModel("pcs", "pmos", -0.45, 70e-6, 0.02),
+)
+
+
+@dataclass(frozen=True)
+class Technology:
+    """Everything the netlist builders need besides the neuron itself. SI units.
+
+    Members
+    -------
+    name : a label recorded in every result
+    vdd_V : supply voltage
+    c_mem_F : membrane capacitance
+    dt_s : physical length of one model step
+    v_rest_V : membrane voltage after reset; room below it for negative potentials
+    v_swing_V : threshold voltage above rest (the comparator fires at v_rest_V + v_swing_V)
+    edge_s : rise/fall time of the input spike and reset edges
+    reset_s : how long the membrane and latch are held in reset at the start (< dt_s)
+    c_load_F : comparator output load of the behavioral level
+    i_tail_A : comparator bias current of each of its two stages (transistor level)
+    models : level-1 MOSFET models ``nsw``, ``psw`` (min length), ``ncs``, ``pcs`` (long)
+    l_min_m, w_min_m : length and width of switches and logic
+    l_cs_m, w_cs_m : length and width of one unit synaptic current-source device
+    characterization_threshold : integer threshold at which per-event energies are measured
+    """
+
+    name: str = "generic-180nm"
+    vdd_V: float = 1.8
+    c_mem_F: float = 1e-12
+    dt_s: float = 100e-9
+    v_rest_V: float = 0.6
+    v_swing_V: float = 0.6
+    edge_s: float = 1e-9
+    reset_s: float = 50e-9
+    c_load_F: float = 10e-15
+    i_tail_A: float = 2e-6
+    models: tuple = GENERIC_180NM_MODELS
+    l_min_m: float = 0.18e-6
+    w_min_m: float = 0.5e-6
+    l_cs_m: float = 2e-6
+    w_cs_m: float = 1e-6
+    characterization_threshold: int = 256
+
+    def __post_init__(self):
+        for key in ("vdd_V", "c_mem_F", "dt_s", "v_swing_V", "edge_s", "reset_s", "c_load_F",
+                    "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m"):
+            value = getattr(self, key)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{key} must be a positive number, not {value!r}")
+        if not 0 < self.v_rest_V < self.v_rest_V + self.v_swing_V < self.vdd_V:
+            raise ValueError(f"need 0 < v_rest_V < v_rest_V + v_swing_V < vdd_V, got "
+                             f"v_rest_V={self.v_rest_V}, v_swing_V={self.v_swing_V}, "
+                             f"vdd_V={self.vdd_V}")
+        if not self.edge_s < self.reset_s < self.dt_s:
+            raise ValueError(f"need edge_s < reset_s < dt_s, got {self.edge_s}, "
+                             f"{self.reset_s}, {self.dt_s}")
+        names = {m.name for m in self.models}
+        missing = {"nsw", "psw", "ncs", "pcs"} - names
+        if missing:
+            raise ValueError(f"models lack {sorted(missing)}")
+        if not (isinstance(self.characterization_threshold, int)
+                and self.characterization_threshold >= 1):
+            raise ValueError(f"characterization_threshold must be a positive integer, not "
+                             f"{self.characterization_threshold!r}")
+
+    @property
+    def v_fire_V(self):
+        """Comparator reference: the membrane voltage at which the neuron fires."""
+        return self.v_rest_V + self.v_swing_V
+
+    def model(self, name):
+        """The MOSFET model called ``name``."""
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(f"no MOSFET model {name!r} in technology {self.name}")
+
+    def unit_current_A(self, threshold):
+        """Current of one weight unit that maps integer ``threshold`` onto ``v_swing_V``."""
+        if threshold < 1:
+            raise ValueError(f"threshold must be at least 1, not {threshold}")
+        return self.v_swing_V * self.c_mem_F / (threshold * self.dt_s)
+
+    def time_s(self, step):
+        """Circuit time at which model time ``step`` (possibly fractional) is reached."""
+        return (step + 1.0) * self.dt_s
+
+    def step(self, time_s):
+        """Model time (in steps) of circuit time ``time_s``: inverse of :meth:`time_s`."""
+        return time_s / self.dt_s - 1.0
+
+    def with_(self, **changes):
+        """A copy with some fields changed (and checked again)."""
+        return replace(self, **changes)
+
+    def to_json(self):
+        """A JSON-ready description (recorded in every result and energy model)."""
+        doc = {key: getattr(self, key) for key in (
+            "name", "vdd_V", "c_mem_F", "dt_s", "v_rest_V", "v_swing_V", "edge_s", "reset_s",
+            "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m",
+            "characterization_threshold")}
+        doc["models"] = [{"name": m.name, "polarity": m.polarity, **m.parameters()}
+                         for m in self.models]
+        return doc
+
+
+#: The default technology: 1.8 V, 1 pF membrane, 100 ns per step, generic 180 nm devices.
+DEFAULT = Technology()
