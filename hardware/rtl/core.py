@@ -25,6 +25,26 @@ def _check_int(name, value, lo, hi=None):
         raise ValueError(f"{name} must be an integer {bound}, not {value!r}")
 
 
+def _check_parameters(weight, threshold, weight_bits, slope_bits, potential_bits, lanes, steps):
+    weight = np.asarray(weight)
+    if weight.ndim != 2 or weight.size == 0 or not np.issubdtype(weight.dtype, np.integer):
+        raise ValueError(f"weight must be a non-empty 2-D integer array, not "
+                         f"{weight.dtype} of shape {weight.shape}")
+    _check_int("weight_bits", weight_bits, 2, 32)
+    _check_int("slope_bits", slope_bits, 2, 64)
+    _check_int("potential_bits", potential_bits, 2, 64)
+    _check_int("lanes", lanes, 1, 64)
+    _check_int("steps", steps, 2)
+    _check_int("threshold", threshold, 1)
+    lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
+    if weight.min() < lo or weight.max() > hi:
+        raise ValueError(f"weights span [{weight.min()}, {weight.max()}], outside "
+                         f"{weight_bits}-bit [{lo}, {hi}]")
+    if threshold > (1 << (potential_bits - 1)) - 1:
+        raise ValueError(f"threshold {threshold} does not fit a {potential_bits}-bit potential")
+    return weight
+
+
 def pack_weights(weight, lanes, weight_bits):
     """The weight memory's contents: a list of ``n_inputs * groups`` unsigned words.
 
@@ -104,22 +124,12 @@ class SpikingCore(wiring.Component):
 
     def __init__(self, weight, *, threshold, weight_bits, slope_bits, potential_bits, lanes,
                  steps):
-        weight = np.asarray(weight)
-        if weight.ndim != 2 or weight.size == 0 or not np.issubdtype(weight.dtype, np.integer):
-            raise ValueError(f"weight must be a non-empty 2-D integer array, not "
-                             f"{weight.dtype} of shape {weight.shape}")
-        _check_int("weight_bits", weight_bits, 2, 32)
-        _check_int("slope_bits", slope_bits, 2, 64)
-        _check_int("potential_bits", potential_bits, 2, 64)
-        _check_int("lanes", lanes, 1, 64)
-        _check_int("steps", steps, 2)
-        _check_int("threshold", threshold, 1)
-        lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
-        if weight.min() < lo or weight.max() > hi:
-            raise ValueError(f"weights span [{weight.min()}, {weight.max()}], outside "
-                             f"{weight_bits}-bit [{lo}, {hi}]")
-        if threshold > (1 << (potential_bits - 1)) - 1:
-            raise ValueError(f"threshold {threshold} does not fit a {potential_bits}-bit potential")
+        try:
+            weight = _check_parameters(weight, threshold, weight_bits, slope_bits,
+                                       potential_bits, lanes, steps)
+        except ValueError:
+            self._MustUse__silence = True   # a rejected component is not an unused one
+            raise
         self._weight = weight.astype(np.int64)
         self._threshold = int(threshold)
         self._weight_bits = int(weight_bits)

@@ -88,7 +88,6 @@ def test_rtl_pack_weights_puts_lane_b_of_group_g_at_input_times_groups():
     (dict(weight_bits=2), "weights span [-4, 3], outside 2-bit [-2, 1]"),
     (dict(threshold=200), "threshold 200 does not fit a 8-bit potential"),
 ])
-@pytest.mark.filterwarnings("ignore:.*created but never used")
 def test_rtl_core_rejects_bad_parameters(options, message):
     params = dict(threshold=5, weight_bits=3, slope_bits=6, potential_bits=8, lanes=2, steps=4)
     params.update(options)
