@@ -60,28 +60,42 @@ def load_report(run_dir):
 
 
 def plot_breakdown(doc, path):
-    """Mean energy per inference per layer, digital by event kind beside analog."""
+    """Mean energy per inference per layer: digital by event kind, and analog, side by side."""
     digital = doc["digital"]["per_layer"]
-    analog = doc["analog"].get("per_layer")
     x = np.arange(len(digital))
-    fig = Figure(figsize=(6.4, 4.0))
-    ax = fig.add_subplot()
-    width = 0.4 if analog else 0.6
+    names = [f"layer {row['layer']}" for row in digital]
+    fig = Figure(figsize=(9.6, 4.0))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     bottom = np.zeros(len(digital))
-    for kind, label in (("synop_J", "digital: synaptic ops (weight read + add)"),
-                        ("membrane_update_J", "digital: membrane updates")):
+    for kind, label in (("synop_J", "synaptic ops (weight read + add)"),
+                        ("membrane_update_J", "membrane updates")):
         values = np.array([row[kind] for row in digital]) * 1e9
-        ax.bar(x - (width / 2 if analog else 0), values, width, bottom=bottom, label=label)
+        left.bar(x, values, 0.6, bottom=bottom, label=label)
         bottom += values
-    if analog:
-        ax.bar(x + width / 2, np.array([row["total_J"] for row in analog]) * 1e9, width,
-               label="analog (SPICE)", color="tab:green")
-    ax.set_xticks(x, [f"layer {row['layer']}" for row in digital])
-    ax.set_ylabel("energy per inference (nJ)")
-    static = doc["digital"]["static_J"]["mean"]
-    ax.set_title(f"{doc['run']}: per-layer energy (digital static {joules(static)} not shown)",
-                 fontsize=9)
-    ax.legend(fontsize=8)
+    left.set_xticks(x, names)
+    left.set_ylabel("energy per inference (nJ)")
+    left.set_title(f"digital ({doc['digital']['costs']['name']}); static "
+                   f"{joules(doc['digital']['static_J']['mean'])} not shown", fontsize=9)
+    left.legend(fontsize=8)
+    analog = doc["analog"]
+    if "missing" in analog:
+        right.text(0.5, 0.5, "analog: missing\n(run `ttfs spice`)", ha="center", va="center",
+                   transform=right.transAxes)
+        right.set_axis_off()
+    else:
+        bottom = np.zeros(len(digital))
+        for kind, label in (("synop_J", "synaptic events"), ("membrane_update_J",
+                                                               "membrane updates"),
+                            ("spike_J", "spikes")):
+            values = np.array([row[kind] for row in analog["per_layer"]]) * 1e9
+            if values.any():
+                right.bar(x, values, 0.6, bottom=bottom, label=label)
+                bottom += values
+        right.set_xticks(x, names)
+        right.set_ylabel("energy per inference (nJ)")
+        right.set_title("analog (SPICE)", fontsize=9)
+        right.legend(fontsize=8)
+    fig.suptitle(f"{doc['run']}: mean energy per inference by layer", fontsize=10)
     return _save(fig, path)
 
 
