@@ -23,3 +23,17 @@ def pytest_runtest_setup(item):
             if os.environ.get("TTFS_REQUIRE_SIMULATORS") == "1":
                 pytest.fail(message, pytrace=False)
             pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per simulator with the outcomes of its tests, which ``.ci/run`` checks."""
+    counts = {name: {} for name in tools.SIMULATORS}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            keywords = getattr(report, "keywords", {})
+            for name in tools.SIMULATORS:
+                if name in keywords and (report.when == "call" or outcome != "passed"):
+                    counts[name][outcome] = counts[name].get(outcome, 0) + 1
+    for name, outcome_counts in counts.items():
+        found = ", ".join(f"{n} {o}" for o, n in sorted(outcome_counts.items())) or "none ran"
+        terminalreporter.write_line(f"simulator tests {name}: {found}")
