@@ -30,8 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Upper bound on the elements of one [chunk, inputs, neurons] work array.
-_CHUNK_ELEMENTS = 1 << 22
+#: Samples per chunk are chosen so that one [sample, neuron] slab has about this many
+#: elements: prefix sums run as one vector add per input, which numpy does fast only on
+#: long contiguous rows (``np.cumsum`` along a leading axis is about 30 times slower).
+_ROW_ELEMENTS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -101,64 +103,87 @@ def run_layer(weight, threshold, steps, in_steps):
     slope_range : (min, max) of the slopes reached, for the overflow check
     """
     weight = np.asarray(weight, dtype=np.int64)
-    n_out = weight.shape[0]
+    n_out, n_in = weight.shape
     in_steps = np.asarray(in_steps, dtype=np.int64)
     batch = len(in_steps)
+    span = max(int(np.abs(weight).sum(axis=1).max(initial=0)), 1) * (steps + 1) * 2
+    dtype = np.int32 if span + threshold < (1 << 31) else np.int64
+    padded = np.zeros((n_in + 1, n_out), dtype=dtype)
+    padded[:n_in] = weight.T
     fire = np.full((batch, n_out), steps, dtype=np.int64)
     potential = np.zeros((batch, n_out), dtype=np.int64)
-    synops = np.zeros(batch, dtype=np.int64)
     updates = np.zeros(batch, dtype=np.int64)
     slope_lo = slope_hi = 0
     delivered = in_steps <= steps - 2
     active = delivered.sum(axis=1)
-    order_by_activity = np.argsort(active, kind="stable")
+    by_activity = np.argsort(active, kind="stable")
     start = 0
     while start < batch:
-        width = max(int(active[order_by_activity[min(batch - 1, start)]]), 1)
-        chunk = max(1, _CHUNK_ELEMENTS // (width * n_out))
-        rows = order_by_activity[start:start + chunk]
+        width = max(int(active[by_activity[start]]), 1)
+        rows = by_activity[start:start + max(1, _ROW_ELEMENTS // n_out)]
         width = max(int(active[rows].max()), 1)
-        f, v, u, lo, hi = _run_chunk(weight, threshold, steps, in_steps[rows],
-                                     delivered[rows], width)
+        f, v, u, lo, hi = _run_chunk(padded, threshold, steps, in_steps[rows], delivered[rows],
+                                     width)
         fire[rows], potential[rows], updates[rows] = f, v, u
         slope_lo, slope_hi = min(slope_lo, lo), max(slope_hi, hi)
         start += len(rows)
-    synops[:] = _count_synops(in_steps, delivered, fire, steps)
+    synops = _count_synops(in_steps, delivered, fire, steps)
     return fire, potential, synops, updates, (slope_lo, slope_hi)
 
 
-def _run_chunk(weight, threshold, K, in_steps, delivered, width):
-    s_eff = np.where(delivered, in_steps, K - 1)
-    order = np.argsort(s_eff, axis=1, kind="stable")[:, :width]
-    s = np.take_along_axis(s_eff, order, axis=1)
-    real = np.take_along_axis(delivered, order, axis=1)
-    w = weight.T[order] * real[:, :, None]
-    slope = np.cumsum(w, axis=1)
-    offset = np.cumsum(w * s[:, :, None], axis=1)
-    begin = (s + 1)[:, :, None]
-    end = np.concatenate([s[:, 1:], np.full((len(s), 1), K - 1)], axis=1)[:, :, None]
-    end = np.where(real[:, :, None], end, -1)
-    positive = slope > 0
-    need = threshold + offset
-    crossing = -((-need) // np.where(positive, slope, 1))
-    k_star = np.maximum(begin, crossing)
-    valid = positive & (k_star <= end)
-    fired = valid.any(axis=1)
-    first = valid.argmax(axis=1)
-    k_fire = np.take_along_axis(k_star, first[:, None, :], axis=1)[:, 0, :]
-    fire = np.where(fired, k_fire, K)
-    last = np.minimum(fire, K - 1)[:, None, :]
-    span = np.minimum(end, last) - begin + 1
-    updates = (np.where(slope != 0, np.maximum(span, 0), 0)).sum(axis=(1, 2))
-    # the prefix in force at step `last` is the last one that began at or before it
-    in_force = (begin <= last).sum(axis=1) - 1
-    has_input = in_force >= 0
-    idx = np.maximum(in_force, 0)[:, None, :]
-    slope_at = np.take_along_axis(slope, idx, axis=1)[:, 0, :]
-    offset_at = np.take_along_axis(offset, idx, axis=1)[:, 0, :]
-    v = np.where(has_input, last[:, 0, :] * slope_at - offset_at, 0)
-    used = slope * (begin <= last)
-    return fire, v, updates, int(used.min(initial=0)), int(used.max(initial=0))
+def _run_chunk(padded, threshold, K, in_steps, delivered, width):
+    """Evaluate the piecewise-linear potential interval by interval.
+
+    Sorted delivered input steps ``s_0 <= s_1 <= ...`` cut the window into intervals
+    ``[s_g + 1, e_g]`` with ``e_g = s_{g+1}`` (the last ends at ``K - 1``). On interval ``g``
+    the slope ``S_g`` is constant, so ``v(e_g) = v(e_{g-1}) + S_g (e_g - s_g)``. The
+    potential is continuous across interval ends, so the neuron fires in the first interval
+    whose end value reaches the threshold, where ``S_g > 0``; intervals of equal input steps
+    are empty and repeat the previous end value. Arrays are ``[interval, sample, neuron]``.
+    """
+    n_in = padded.shape[0] - 1
+    dtype = padded.dtype
+    key = np.where(delivered, in_steps, K)
+    order = np.argsort(key, axis=1, kind="stable")[:, :width]
+    s = np.take_along_axis(key, order, axis=1)
+    order = np.where(s < K, order, n_in).T
+    s = np.minimum(s, K - 1).T.astype(dtype)
+    end = np.concatenate([s[1:], np.full((1, s.shape[1]), K - 1, dtype=dtype)])
+    length = end - s
+    slope = padded[order]
+    _prefix_sum(slope)
+    v_end = slope * length[:, :, None]
+    _prefix_sum(v_end)
+    first = (v_end >= threshold).argmax(axis=0)
+    sample = np.arange(s.shape[1])[:, None]
+    fired = v_end[first, sample, np.arange(slope.shape[2])] >= threshold
+    at = np.where(fired, first, width - 1)
+    neuron = np.arange(slope.shape[2])
+    slope_at = slope[at, sample, neuron].astype(np.int64)
+    v_at = v_end[at, sample, neuron].astype(np.int64)
+    end_at = end[at, sample].astype(np.int64)
+    back = (v_at - threshold) // np.where(fired, slope_at, 1)
+    fire = np.where(fired, end_at - back, K)
+    last = np.minimum(fire, K - 1)
+    v = v_at - slope_at * (end_at - last)
+    # every step from the first arrival to `last` updates, except where the slope is zero
+    arrival = s[0].astype(np.int64)[:, None] + 1
+    updates = np.maximum(last - arrival + 1, 0)
+    stalled = slope == 0
+    stalled &= (length > 0)[:, :, None]
+    g, b, i = np.nonzero(stalled)
+    zero = np.minimum(end[g, b], last[b, i]) - s[g, b]
+    zero = np.where(g <= at[b, i], np.maximum(zero, 0), 0)
+    updates = updates.sum(axis=1)
+    np.subtract.at(updates, b, zero)
+    return fire, v, updates, int(slope.min()), int(slope.max())
+
+
+def _prefix_sum(array):
+    """In-place cumulative sum along the first axis, one contiguous vector add per row."""
+    rows = array.reshape(len(array), -1)
+    for g in range(1, len(rows)):
+        np.add(rows[g - 1], rows[g], out=rows[g])
 
 
 def _count_synops(in_steps, delivered, fire, K):
