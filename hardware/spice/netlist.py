@@ -18,7 +18,8 @@ Both levels compute the ramp of :mod:`hardware.spice.ramp` with the mapping of
   source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on a shared bias line, in
   series with a minimum-size switch driven by the spike; the bias lines are cut and pulled off
   by the latch after firing; a two-stage comparator (differential pair with mirror load,
-  common-source stage, inverter) whose bias is also cut after firing; a NOR latch; a reset
+  common-source stage, inverter) whose bias is also cut after firing (its second stage is
+  then pulled low, which keeps the output high and nothing half-way); a NOR latch; a reset
   switch that holds the membrane at ``v_rest_V`` for ``reset_s``. Gate biases come from ideal
   sources at the level-1 value that gives ``I_unit`` at mid-swing.
 
@@ -96,11 +97,12 @@ def _spike_wave(tech, step, active_high):
 
 def behavioral(neuron, tech=DEFAULT):
     """Behavioral netlist of ``neuron``: ideal sources, ideal comparator and latch."""
-    i_unit = tech.unit_current_A(neuron.threshold)
+    i_unit = tech.i_unit_A
     half = _num(tech.vdd_V / 2)
     c = Circuit("ttfs neuron behavioral")
     c.V("dd", "vdd", c.gnd, tech.vdd_V)
-    c.C("mem", "mem", c.gnd, tech.c_mem_F, initial_condition=tech.v_rest_V)
+    c.C("mem", "mem", c.gnd, _num(tech.c_mem_F(neuron.threshold)),
+        initial_condition=tech.v_rest_V)
     w, s = neuron.weights[neuron.delivered], neuron.input_steps[neuron.delivered]
     for step in np.unique(s):
         on = s == step
@@ -168,11 +170,13 @@ class Comparator(SubCircuitFactory):
 
     Stage one is an NMOS differential pair with a PMOS mirror load and a tail of ``i_tail_A``
     set by ``bias``; stage two a PMOS common-source amplifier with an NMOS load of the same
-    bias; an inverter restores the polarity. Cutting ``bias`` turns it off.
+    bias; an inverter restores the polarity. Cutting ``bias`` and raising ``sleep`` turns it
+    off with no current and ``out`` held high: raising ``sleep`` must only ever reinforce a
+    decision to fire, or the latch could hang half-way.
     """
 
     NAME = "comparator"
-    NODES = ("vdd", "inp", "inn", "bias", "out")
+    NODES = ("vdd", "inp", "inn", "bias", "sleep", "out")
 
     def __init__(self, tech=DEFAULT):
         super().__init__()
@@ -184,6 +188,7 @@ class Comparator(SubCircuitFactory):
         self.M("5", "tail", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
         self.M("6", "o2", "o1", "vdd", "vdd", model="psw", w=2 * w, l=l)
         self.M("7", "o2", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
+        self.M("8", "o2", "sleep", self.gnd, self.gnd, model="nsw", w=w, l=l)
         self.X("inv", Inverter.NAME, "vdd", "o2", "out")
 
 
@@ -238,11 +243,11 @@ class BiasGate(SubCircuitFactory):
             raise ValueError(f"polarity must be 'n' or 'p', not {polarity!r}")
 
 
-def bias_voltages(tech, threshold):
+def bias_voltages(tech):
     """Ideal bias voltages of a layer: ``vbp`` (PMOS sources), ``vbn`` (NMOS sources), both
     giving ``I_unit`` per unit cell with the membrane at mid-swing, and ``vbt`` (comparator
     tail, ``i_tail_A``)."""
-    i_unit = tech.unit_current_A(threshold)
+    i_unit = tech.i_unit_A
     v_mid = tech.v_rest_V + tech.v_swing_V / 2
     pcs, ncs, nsw = tech.model("pcs"), tech.model("ncs"), tech.model("nsw")
     vsg = pcs.gate_drive_V(i_unit, tech.w_cs_m, tech.l_cs_m, tech.vdd_V - v_mid)
@@ -253,7 +258,7 @@ def bias_voltages(tech, threshold):
 
 def transistor(neuron, tech=DEFAULT):
     """Transistor-level netlist of ``neuron`` (see the module docstring)."""
-    bias = bias_voltages(tech, neuron.threshold)
+    bias = bias_voltages(tech)
     c = Circuit("ttfs neuron transistor")
     for model in tech.models:
         c.model(model.name, model.polarity, **model.parameters())
@@ -269,38 +274,42 @@ def transistor(neuron, tech=DEFAULT):
     t_rst = _num(tech.reset_s)
     c.PieceWiseLinearVoltageSource("rst", "rst", c.gnd, values=[
         (0.0, tech.vdd_V), (_num(t_rst - tech.edge_s), tech.vdd_V), (t_rst, 0.0)])
-    c.C("mem", "mem", c.gnd, tech.c_mem_F)
+    c.C("mem", "mem", c.gnd, _num(tech.c_mem_F(neuron.threshold)))
     c.M("rst", "mem", "rst", "vrest", c.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m)
     c.X("gp", "biasgate_p", "vdd", "vbp_src", "bp", "fire", "fireb")
     c.X("gn", "biasgate_n", "vdd", "vbn_src", "bn", "fire", "fireb")
     c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "fire", "fireb")
-    c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "cmp")
+    c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire", "cmp")
     c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
     _add_synapses(c, neuron, tech)
     return c
 
 
 def _add_synapses(c, neuron, tech):
-    """Spike drivers (one per step and polarity, powered from ``vdrv``) and unit cells."""
-    load = {}
-    for w, s in zip(neuron.weights[neuron.delivered], neuron.input_steps[neuron.delivered]):
+    """Spike drivers (one per step and polarity, powered from ``vdrv``) and unit cells.
+
+    The unit cells of all inputs that spike at the same step with the same sign share every
+    terminal (bias, switch gate, membrane), so they are one cell with the summed unit count:
+    for identical devices in parallel this is exact, and it keeps the matrix small. Inputs
+    that never spike in the window likewise form one idle cell per sign, switch held off.
+    """
+    groups = {}
+    for w, s in zip(neuron.weights, neuron.input_steps):
         if w:
-            key = (int(s), bool(w > 0))
-            load[key] = load.get(key, 0) + abs(int(w))
-    for (s, sourcing), units in sorted(load.items()):
-        _spike_driver(c, tech, f"{'sb' if sourcing else 'sp'}{s}", s, not sourcing, units)
-    for j, (w, s) in enumerate(zip(neuron.weights, neuron.input_steps)):
-        if w == 0:
-            continue
-        sourcing = w > 0
-        if s <= neuron.steps - 2:
-            gate = f"{'sb' if sourcing else 'sp'}{s}"
+            step = int(s) if s <= neuron.steps - 2 else neuron.steps
+            key = (step, bool(w < 0))
+            groups[key] = groups.get(key, 0) + abs(int(w))
+    for (step, sinking), units in sorted(groups.items()):
+        prefix = "n" if sinking else "p"
+        if step == neuron.steps:
+            name, gate = f"{prefix}idle", (c.gnd if sinking else "vdd")
         else:
-            gate = "vdd" if sourcing else c.gnd
-        if sourcing:
-            c.X(f"p{j}", SourcingSynapse.NAME, "vdd", "bp", gate, "mem", units=int(w))
+            name, gate = f"{prefix}{step}", f"{'sp' if sinking else 'sb'}{step}"
+            _spike_driver(c, tech, gate, step, sinking, units)
+        if sinking:
+            c.X(name, SinkingSynapse.NAME, "bn", gate, "mem", units=units)
         else:
-            c.X(f"n{j}", SinkingSynapse.NAME, "bn", gate, "mem", units=int(-w))
+            c.X(name, SourcingSynapse.NAME, "vdd", "bp", gate, "mem", units=units)
 
 
 def _spike_driver(c, tech, node, step, active_high, units):

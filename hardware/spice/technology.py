@@ -5,14 +5,16 @@ integer threshold ``theta``:
 
 * one model step lasts ``dt_s`` seconds; an input spike at step ``s`` switches its synapse
   on at ``t = (s + 1) * dt_s`` and it stays on until the neuron fires;
-* a weight ``w`` becomes a current ``w * I_unit`` (sourcing for ``w > 0``, sinking for
-  ``w < 0``) into the membrane capacitor ``c_mem_F``, which rests at ``v_rest_V``;
-* the comparator fires at ``v_rest_V + v_swing_V``; the unit current is chosen so that
-  ``theta`` units land exactly there: ``I_unit = v_swing_V * c_mem_F / (theta * dt_s)``,
-  i.e. the threshold voltage above rest is ``theta * I_unit * dt_s / c_mem_F``.
+* a weight ``w`` becomes a current ``w * i_unit_A`` (sourcing for ``w > 0``, sinking for
+  ``w < 0``) into the membrane capacitor, which rests at ``v_rest_V``;
+* the comparator fires at ``v_rest_V + v_swing_V``; the membrane capacitance of the layer is
+  sized so that ``theta`` units land exactly there: ``C = theta * i_unit_A * dt_s /
+  v_swing_V``, i.e. the threshold voltage above rest is ``theta * I_unit * dt_s / C``.
 
-The unit current is thus a per-layer bias (a bias DAC in a real chip), while the capacitor,
-the comparator reference and the time scale are fixed by the technology. The MOSFET models
+The charge of one weight unit during one step, ``i_unit_A * dt_s``, is thus fixed by the
+technology, and so is the comparator reference; the capacitor is sized per layer. This keeps
+the charge injected by a synapse switch small against the charge of one unit-step whatever
+the layer's threshold, which is what bounds the transistor level's timing error. The MOSFET models
 are SPICE level-1 (Shichman-Hodges) cards written for this project; :data:`GENERIC_180NM`
 documents where each parameter comes from (see also ``docs/spice.md``).
 """
@@ -96,7 +98,7 @@ class Technology:
     -------
     name : a label recorded in every result
     vdd_V : supply voltage
-    c_mem_F : membrane capacitance
+    i_unit_A : synaptic current of one weight unit
     dt_s : physical length of one model step
     v_rest_V : membrane voltage after reset; room below it for negative potentials
     v_swing_V : threshold voltage above rest (the comparator fires at v_rest_V + v_swing_V)
@@ -112,7 +114,7 @@ class Technology:
 
     name: str = "generic-180nm"
     vdd_V: float = 1.8
-    c_mem_F: float = 1e-12
+    i_unit_A: float = 100e-9
     dt_s: float = 100e-9
     v_rest_V: float = 0.6
     v_swing_V: float = 0.6
@@ -128,7 +130,7 @@ class Technology:
     characterization_threshold: int = 256
 
     def __post_init__(self):
-        for key in ("vdd_V", "c_mem_F", "dt_s", "v_swing_V", "edge_s", "reset_s", "c_load_F",
+        for key in ("vdd_V", "i_unit_A", "dt_s", "v_swing_V", "edge_s", "reset_s", "c_load_F",
                     "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m"):
             value = getattr(self, key)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -161,11 +163,11 @@ class Technology:
                 return m
         raise KeyError(f"no MOSFET model {name!r} in technology {self.name}")
 
-    def unit_current_A(self, threshold):
-        """Current of one weight unit that maps integer ``threshold`` onto ``v_swing_V``."""
+    def c_mem_F(self, threshold):
+        """Membrane capacitance that maps integer ``threshold`` onto ``v_swing_V``."""
         if threshold < 1:
             raise ValueError(f"threshold must be at least 1, not {threshold}")
-        return self.v_swing_V * self.c_mem_F / (threshold * self.dt_s)
+        return threshold * self.i_unit_A * self.dt_s / self.v_swing_V
 
     def time_s(self, step):
         """Circuit time at which model time ``step`` (possibly fractional) is reached."""
@@ -182,7 +184,7 @@ class Technology:
     def to_json(self):
         """A JSON-ready description (recorded in every result and energy model)."""
         doc = {key: getattr(self, key) for key in (
-            "name", "vdd_V", "c_mem_F", "dt_s", "v_rest_V", "v_swing_V", "edge_s", "reset_s",
+            "name", "vdd_V", "i_unit_A", "dt_s", "v_rest_V", "v_swing_V", "edge_s", "reset_s",
             "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m",
             "characterization_threshold")}
         doc["models"] = [{"name": m.name, "polarity": m.polarity, **m.parameters()}
@@ -190,5 +192,5 @@ class Technology:
         return doc
 
 
-#: The default technology: 1.8 V, 1 pF membrane, 100 ns per step, generic 180 nm devices.
+#: The default technology: 1.8 V, 100 nA per weight unit, 100 ns per step, generic 180 nm.
 DEFAULT = Technology()
