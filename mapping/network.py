@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +99,13 @@ class InputEncoding:
 
     tau_in: float = 1.0
     zero_silent: bool = True
+
+    def __post_init__(self):
+        if not (isinstance(self.tau_in, (int, float)) and math.isfinite(self.tau_in)
+                and self.tau_in > 0):
+            raise ValueError(f"tau_in must be a positive finite number, not {self.tau_in!r}")
+        if not isinstance(self.zero_silent, (bool, np.bool_)):
+            raise ValueError(f"zero_silent must be true or false, not {self.zero_silent!r}")
 
 
 @dataclass(frozen=True)
@@ -243,7 +251,7 @@ def load(directory):
     try:
         with np.load(npz_path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise NetworkFileError(f"{npz_path}: cannot read weights ({exc})") from None
     try:
         specs = doc["layers"]

@@ -60,7 +60,16 @@ class Trace:
 
 
 def encode(network, pixels):
-    """Input spike steps of images for ``network``.
+    """Input spike steps of images for ``network`` (see :func:`encode_steps`)."""
+    steps = encode_steps(pixels, network.encoding, dt=network.dt, steps=network.steps)
+    if steps.shape[1] != network.layers[0].n_in:
+        raise ValueError(f"inputs have {steps.shape[1]} values per sample, the network takes "
+                         f"{network.layers[0].n_in}")
+    return steps
+
+
+def encode_steps(pixels, encoding, *, dt, steps):
+    """Input spike steps of images under ``encoding`` on the grid of ``dt`` and ``steps``.
 
     Parameters
     ----------
@@ -72,17 +81,14 @@ def encode(network, pixels):
     pixels = np.asarray(pixels)
     x = pixels.astype(np.float64) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float64)
     x = x.reshape(len(x), -1)
-    if x.shape[1] != network.layers[0].n_in:
-        raise ValueError(f"inputs have {x.shape[1]} values per sample, the network takes "
-                         f"{network.layers[0].n_in}")
-    if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1 or np.isnan(x).any()):
+    if x.size and (np.isnan(x).any() or x.min() < 0 or x.max() > 1):
         raise ValueError("pixel values must lie in [0, 1] (or be uint8)")
-    K = network.steps
-    steps = np.floor(network.encoding.tau_in * (1.0 - x) / network.dt + 0.5).astype(np.int64)
-    steps = np.minimum(steps, K)
-    if network.encoding.zero_silent:
-        steps[x == 0] = K
-    return steps
+    K = steps
+    out = np.floor(encoding.tau_in * (1.0 - x) / dt + 0.5).astype(np.int64)
+    out = np.minimum(out, K)
+    if encoding.zero_silent:
+        out[x == 0] = K
+    return out
 
 
 def run_layer(weight, threshold, steps, in_steps):
@@ -241,6 +247,49 @@ def simulate(network, input_steps):
         counts["membrane_updates"][:, l] = upd
     return Trace(spike_steps=tuple(spike_steps), final_potential=tuple(potentials),
                  prediction=decode(spike_steps[-1], potentials[-1], K), steps=K, **counts)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Accuracy and mean event counts of a data set run through the simulator.
+
+    Members
+    -------
+    samples : number of samples
+    accuracy : fraction of predictions equal to the labels
+    prediction : int64 [samples]
+    spikes, synops, membrane_updates : float lists [L + 1], per-sample means per layer
+    steps : K
+    """
+
+    samples: int
+    accuracy: float
+    prediction: np.ndarray
+    spikes: list
+    synops: list
+    membrane_updates: list
+    steps: int
+
+
+def evaluate(network, pixels, labels, *, batch_size=1000):
+    """Encode ``pixels``, simulate them in batches, and score the predictions against ``labels``."""
+    labels = np.asarray(labels)
+    if len(labels) != len(pixels) or len(labels) == 0:
+        raise ValueError(f"need the same non-zero number of samples and labels, not "
+                         f"{len(pixels)} and {len(labels)}")
+    predictions = []
+    totals = {name: np.zeros(len(network.layers) + 1) for name in ("spikes", "synops",
+                                                                     "membrane_updates")}
+    for start in range(0, len(labels), batch_size):
+        trace = simulate(network, encode(network, pixels[start:start + batch_size]))
+        predictions.append(trace.prediction)
+        for name, total in totals.items():
+            total += getattr(trace, name).sum(axis=0)
+    prediction = np.concatenate(predictions)
+    n = len(labels)
+    return Evaluation(samples=n, accuracy=float((prediction == labels).mean()),
+                      prediction=prediction, steps=network.steps,
+                      **{name: (total / n).tolist() for name, total in totals.items()})
 
 
 def _check_width(what, lo, hi, bits):
