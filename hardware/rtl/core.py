@@ -193,8 +193,7 @@ class SpikingCore(wiring.Component):
                            for g in range(groups)) for b in range(lanes)]
         done = [Array(Signal(name=f"fired_{g}_{b}") for g in range(groups)) for b in range(lanes)]
         # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
-        last = [Const(max(0, -(-(self.n_neurons - b) // lanes)), range(groups + 1))
-                for b in range(lanes)]
+        last = [max(0, -(-(self.n_neurons - b) // lanes)) for b in range(lanes)]
 
         s2_deliver = Signal()
         s2_update = Signal()
@@ -204,7 +203,8 @@ class SpikingCore(wiring.Component):
 
         open_lanes, fire_lanes, busy_lanes = [], [], []
         for b in range(lanes):
-            real = s2_group < last[b]
+            real = (Const(0) if last[b] == 0 else Const(1) if last[b] == groups
+                    else s2_group < last[b])
             w = read.data[b * wb:(b + 1) * wb].as_signed()
             s, v, f = slope[b][s2_group], potential[b][s2_group], done[b][s2_group]
             v_next = v + s

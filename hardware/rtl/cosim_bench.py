@@ -1,0 +1,130 @@
+"""cocotb bench of the exported network top: driver, monitor, reference model, scoreboard.
+
+Run by :func:`hardware.rtl.cosim.run_cosim` (never imported by the library itself). The case
+is described by the JSON file named in ``$TTFS_COSIM_CASE``: ``network_dir`` (an integer
+network saved by :func:`mapping.network.save`), ``inputs`` (an ``.npz`` holding
+``input_steps [batch, n_in]``), ``results`` (the JSON file to write) and ``max_cycles`` (the
+bound on one inference). Every cycle the driver presents the next input beat on the falling
+edge and the monitor samples both streams in the read-only phase before the rising edge; at
+``done`` the scoreboard compares the output spikes, the prediction and every counter with
+:func:`mapping.reference.simulate` and the bench writes all observations to ``results``.
+"""
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+
+from mapping import network as network_io
+from mapping import reference
+
+from .scoreboard import Observed, expected, first_mismatch, input_beats, lower_bound_cycles
+
+
+def _load_case():
+    case = json.loads(Path(os.environ["TTFS_COSIM_CASE"]).read_text())
+    network = network_io.load(case["network_dir"])
+    with np.load(case["inputs"]) as npz:
+        inputs = npz["input_steps"]
+    return case, network, inputs
+
+
+class Driver:
+    """Presents the beats of one sample, one per cycle while ``ready``."""
+
+    def __init__(self, dut):
+        self.dut, self.beats, self.sent = dut, [], 0
+
+    def load(self, beats):
+        self.beats, self.sent = beats, 0
+
+    def drive(self):
+        port = self.dut
+        if self.sent < len(self.beats):
+            index, step, last = self.beats[self.sent]
+            port.spike_in__valid.value = 1
+            port.spike_in__index.value = index
+            port.spike_in__step.value = step
+            port.spike_in__last.value = last
+        else:
+            port.spike_in__valid.value = 0
+
+    def sample(self):
+        if int(self.dut.spike_in__valid.value) and int(self.dut.spike_in__ready.value):
+            self.sent += 1
+
+    @property
+    def finished(self):
+        return self.sent == len(self.beats)
+
+
+class Monitor:
+    """Collects output beats and, at ``done``, the results on the top's ports."""
+
+    def __init__(self, dut, n_layers):
+        self.dut, self.n = dut, n_layers + 1
+        self.observed = Observed()
+
+    def sample(self):
+        dut = self.dut
+        if int(dut.spike_out__valid.value) and int(dut.spike_out__ready.value):
+            self.observed.out_spikes.append((int(dut.spike_out__index.value),
+                                             int(dut.spike_out__step.value)))
+        return bool(int(dut.done.value))
+
+    def results(self):
+        dut, got = self.dut, self.observed
+        got.prediction = int(dut.prediction.value)
+        got.cycles = int(dut.cycles.value)
+        got.error = int(dut.error.value)
+        for name in ("spikes", "synops", "membrane_updates"):
+            setattr(got, name, [int(getattr(dut, f"{name}__{l}").value) for l in range(self.n)])
+        self.observed = Observed()
+        return got
+
+
+@cocotb.test()
+async def network_matches_reference(dut):
+    """Every sample of the case: output spikes, prediction and counters equal the reference."""
+    case, network, inputs = _load_case()
+    trace = reference.simulate(network, inputs)
+    groups = case.get("groups")
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 1
+    dut.spike_in__valid.value = 0
+    dut.spike_out__ready.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    driver, monitor = Driver(dut), Monitor(dut, len(network.layers))
+    samples, first = [], None
+    began = time.perf_counter()
+    for sample, row in enumerate(inputs):
+        driver.load(input_beats(row, network.steps))
+        for _ in range(case["max_cycles"]):
+            await FallingEdge(dut.clk)
+            driver.drive()
+            await ReadOnly()
+            driver.sample()
+            if monitor.sample() and driver.finished:
+                break
+        else:
+            raise AssertionError(f"sample {sample}: no done within {case['max_cycles']} cycles "
+                                 f"({driver.sent} of {len(driver.beats)} input beats taken)")
+        got = monitor.results()
+        mismatch = first_mismatch(expected(trace, sample), got)
+        record = {"sample": sample, **got.to_json(), "mismatch": mismatch}
+        if groups is not None:
+            record["lower_bound_cycles"] = lower_bound_cycles(groups, trace, sample)
+        samples.append(record)
+        if mismatch is not None and first is None:
+            first = f"sample {sample}: {mismatch}"
+    elapsed = time.perf_counter() - began
+    Path(case["results"]).write_text(json.dumps({
+        "samples": len(samples), "mismatches": sum(s["mismatch"] is not None for s in samples),
+        "first_mismatch": first, "simulation_s": elapsed, "per_sample": samples}, indent=1))
+    assert first is None, first
