@@ -113,20 +113,25 @@ def transient(neuron, level, tech=DEFAULT, *, end_step=None):
     circuit = netlist.build(neuron, level, tech)
     end_step = neuron.steps - 1 + TAIL_STEPS if end_step is None else end_step
     sources = netlist.supplies(level)
-    nodes = {"vdd": tech.vdd_V}
     vectors = ["v(mem)", "v(fire)"] + [f"i({s.lower()})" for s in sources]
     text = deck(circuit, step_s=tech.dt_s * MAX_STEP_FRACTION, end_s=tech.time_s(end_step),
                 uic=(level == "behavioral"), options={"method": "gear"})
-    return text, vectors, nodes
+    return text, vectors
+
+
+def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None):
+    """Simulate ``neuron`` at ``level`` in the :class:`~hardware.spice.simulator.Simulator`
+    ``sim``; returns ``(waveforms, wall-clock seconds)``, the waveforms a dict of arrays:
+    ``time``, ``v(mem)``, ``v(fire)`` and the current ``i(...)`` of every supply source."""
+    text, vectors = transient(neuron, level, tech, end_step=end_step)
+    start = _time.perf_counter()
+    wave = sim.run(text, vectors)
+    return wave, _time.perf_counter() - start
 
 
 def simulate(neuron, level, sim, tech=DEFAULT, *, end_step=None):
-    """Simulate ``neuron`` at ``level`` in the :class:`~hardware.spice.simulator.Simulator`
-    ``sim`` and measure it; returns a :class:`Measurement`."""
-    text, vectors, _ = transient(neuron, level, tech, end_step=end_step)
-    start = _time.perf_counter()
-    wave = sim.run(text, vectors)
-    wall = _time.perf_counter() - start
+    """Simulate ``neuron`` at ``level`` and measure it; returns a :class:`Measurement`."""
+    wave, wall = waveforms(neuron, level, sim, tech, end_step=end_step)
     return measure(neuron, level, wave, tech, wall_s=wall)
 
 

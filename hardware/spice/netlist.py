@@ -225,20 +225,22 @@ class SinkingSynapse(SubCircuitFactory):
 class BiasGate(SubCircuitFactory):
     """Passes bias ``src`` to ``out`` until the neuron fires, then pulls ``out`` to the
     rail that turns the biased devices off: ground for NMOS biases (``polarity`` "n"),
-    ``vdd`` for PMOS biases ("p")."""
+    ``vdd`` for PMOS biases ("p"). ``enable`` must be the inverse of ``fire`` derived from
+    ``fire`` alone (not the latch's other output): during reset both latch outputs may sit
+    low if the comparator starts high, and a comparator disabled by that would keep it so."""
 
-    NODES = ("vdd", "src", "out", "fire", "fireb")
+    NODES = ("vdd", "src", "out", "fire", "enable")
 
     def __init__(self, polarity, tech=DEFAULT):
         self.NAME = f"biasgate_{polarity}"
         super().__init__()
         w, l = _num(20 * tech.w_min_m), tech.l_min_m
         if polarity == "n":
-            self.M("pass", "out", "fireb", "src", self.gnd, model="nsw", w=w, l=l)
+            self.M("pass", "out", "enable", "src", self.gnd, model="nsw", w=w, l=l)
             self.M("off", "out", "fire", self.gnd, self.gnd, model="nsw", w=w, l=l)
         elif polarity == "p":
             self.M("pass", "out", "fire", "src", "vdd", model="psw", w=w, l=l)
-            self.M("off", "out", "fireb", "vdd", "vdd", model="psw", w=w, l=l)
+            self.M("off", "out", "enable", "vdd", "vdd", model="psw", w=w, l=l)
         else:
             raise ValueError(f"polarity must be 'n' or 'p', not {polarity!r}")
 
@@ -276,9 +278,10 @@ def transistor(neuron, tech=DEFAULT):
         (0.0, tech.vdd_V), (_num(t_rst - tech.edge_s), tech.vdd_V), (t_rst, 0.0)])
     c.C("mem", "mem", c.gnd, _num(tech.c_mem_F(neuron.threshold)))
     c.M("rst", "mem", "rst", "vrest", c.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m)
-    c.X("gp", "biasgate_p", "vdd", "vbp_src", "bp", "fire", "fireb")
-    c.X("gn", "biasgate_n", "vdd", "vbn_src", "bn", "fire", "fireb")
-    c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "fire", "fireb")
+    c.X("en", Inverter.NAME, "vdd", "fire", "enable", units=1)
+    c.X("gp", "biasgate_p", "vdd", "vbp_src", "bp", "fire", "enable")
+    c.X("gn", "biasgate_n", "vdd", "vbn_src", "bn", "fire", "enable")
+    c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "fire", "enable")
     c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire", "cmp")
     c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
     _add_synapses(c, neuron, tech)
