@@ -52,29 +52,21 @@ def _config(run_dir):
     return doc if isinstance(doc, dict) else {}
 
 
-def _priced(trace, energies, latency_cycles):
-    """Per-sample totals, per-layer means by event kind, and statistics."""
-    result = energy.inference_energy(trace, energies, latency_cycles=latency_cycles)
+def _summary(result, **per_layer_extra):
+    """Statistics of an :class:`~hardware.energy.InferenceEnergy` and its per-layer means by
+    kind; ``per_layer_extra`` adds per-layer lists of more fields."""
     layers = []
-    for l in range(energies.layers):
-        kinds = {
-            "synop_J": float(trace.synops[:, l + 1].mean() * energies.synop_J[l]),
-            "membrane_update_J": float(trace.membrane_updates[:, l + 1].mean()
-                                       * energies.membrane_update_J[l]),
-            "spike_J": float(trace.spikes[:, l + 1].mean() * energies.spike_J[l]),
-        }
-        layers.append({"layer": l + 1, **kinds, "total_J": float(result.per_layer_J[:, l].mean()),
-                       "per_event": {"synop_J": energies.synop_J[l],
-                                     "membrane_update_J": energies.membrane_update_J[l],
-                                     "spike_J": energies.spike_J[l]},
-                       "note": energies.notes[l] if energies.notes else ""})
-    return result.total_J, {
+    for l in range(result.per_layer_J.shape[1]):
+        row = {"layer": l + 1, **{k: float(v[:, l].mean()) for k, v in result.per_kind_J.items()},
+               "total_J": float(result.per_layer_J[:, l].mean())}
+        row.update({key: values[l] for key, values in per_layer_extra.items()})
+        layers.append(row)
+    return {
         "energy_J": energy.statistics(result.total_J),
         "dynamic_J": energy.statistics(result.per_layer_J.sum(axis=1)),
         "static_J": energy.statistics(result.static_J),
+        "kinds": list(result.per_kind_J),
         "per_layer": layers,
-        "static_power_W": energies.static_power_W,
-        "clock_Hz": energies.clock_Hz,
     }
 
 
@@ -117,19 +109,29 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
                     for i in range(len(network.layers))]
     digital_energies = energy.EventEnergies.from_costs(network, table, core_neurons=core_neurons)
     latency = check.get("latency_cycles")
-    digital_total, digital = _priced(trace, digital_energies,
-                                     latency["mean"] if latency else None)
+    digital_result = energy.inference_energy(trace, digital_energies,
+                                             latency_cycles=latency["mean"] if latency else None)
+    digital = _summary(digital_result, note=list(digital_energies.notes), per_event=[
+        {"synop_J": a, "membrane_update_J": b, "spike_J": c} for a, b, c in zip(
+            digital_energies.synop_J, digital_energies.membrane_update_J,
+            digital_energies.spike_J)])
     digital.update(costs=table.to_json(), latency_cycles=latency,
+                   static_power_W=digital_energies.static_power_W,
+                   clock_Hz=digital_energies.clock_Hz,
                    static_status="latency from the co-simulation" if latency else
                    "missing: no co-simulation record with clock cycles; run `ttfs cosim` "
                    "(static energy left at zero)")
+    digital_total = digital_result.total_J
 
-    analog, analog_meta = analog_energies(run_dir, network)
-    if analog is None:
+    model, analog_meta = analog_model(run_dir)
+    if model is None:
         analog_total, analog = None, {"missing": analog_meta}
     else:
-        analog_total, analog = _priced(trace, analog, None)
-        analog["source"] = analog_meta
+        analog_result, events = energy.analog_inference_energy(model, network, trace)
+        analog = _summary(analog_result,
+                          synaptic_events=events.mean(axis=0).tolist())
+        analog.update(source=analog_meta, model=model.to_json())
+        analog_total = analog_result.total_J
     ratio = (analog["energy_J"]["mean"] / digital["energy_J"]["mean"]
              if analog_total is not None and digital["energy_J"]["mean"] > 0 else None)
     return {
@@ -263,22 +265,23 @@ def _cosim_samples(doc):
     return out
 
 
-def analog_energies(run_dir, network):
-    """The SPICE per-event energies of ``analog_energy.json`` as an EventEnergies.
+def analog_model(run_dir):
+    """The SPICE-fitted energy model of ``analog_energy.json`` (``ttfs spice``).
 
-    Returns ``(EventEnergies, source description)``, or ``(None, what to run)`` when the
-    file is absent.
+    Returns ``(AnalogEnergies, description)``, or ``(None, what to run)`` when the file is
+    absent.
     """
     path = Path(run_dir) / "analog_energy.json"
     if not path.is_file():
         return None, (f"no analog_energy.json in {run_dir}: run `ttfs spice {run_dir}` to "
                       f"characterize the analog neuron")
-    doc = _read_json(path, f"rerun `ttfs spice {run_dir}`")
-    layers = len(network.layers)
+    from hardware.spice import energy_model
     try:
-        values = {key: float(doc[key]) for key in ("synop_J", "membrane_update_J", "spike_J")}
-        energies = energy.EventEnergies(**{k: (v,) * layers for k, v in values.items()})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a per-event energy record ({exc}): rerun "
-                         f"`ttfs spice {run_dir}`") from None
-    return energies, f"{path.name} (SPICE characterization)"
+        model = energy_model.load(path)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: rerun `ttfs spice {run_dir}`") from None
+    held_out = model.fit.get("held_out", {}) if isinstance(model.fit, dict) else {}
+    error = (f", held-out rms error of the fit {held_out['rms_rel']:.2%}"
+             if "rms_rel" in held_out else "")
+    return model, (f"{path.name}: transistor-level SPICE fit, technology "
+                   f"{model.technology.get('name', '?')}{error}")

@@ -13,6 +13,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 REPORT_FILE = "report.json"
+KIND_LABELS = {
+    "synop_J": "synaptic operations", "membrane_update_J": "membrane updates",
+    "spike_J": "spikes", "synapse_switch_J": "synapse switching",
+    "synapse_current_J": "synaptic current", "idle_J": "idle (per window)",
+    "wait_J": "comparator bias while waiting",
+}
 COMPARISON_SCHEMA_VERSION = 1
 
 
@@ -84,12 +90,10 @@ def plot_breakdown(doc, path):
         right.set_axis_off()
     else:
         bottom = np.zeros(len(digital))
-        for kind, label in (("synop_J", "synaptic events"), ("membrane_update_J",
-                                                               "membrane updates"),
-                            ("spike_J", "spikes")):
+        for kind in analog["kinds"]:
             values = np.array([row[kind] for row in analog["per_layer"]]) * 1e9
             if values.any():
-                right.bar(x, values, 0.6, bottom=bottom, label=label)
+                right.bar(x, values, 0.6, bottom=bottom, label=KIND_LABELS.get(kind, kind))
                 bottom += values
         right.set_xticks(x, names)
         right.set_ylabel("energy per inference (nJ)")
@@ -171,11 +175,21 @@ def markdown(doc):
         e = row["per_event"]
         lines.append(f"- digital layer {row['layer']}: synaptic op {joules(e['synop_J'])}, "
                      f"membrane update {joules(e['membrane_update_J'])} ({row['note']})")
-    for row in analog.get("per_layer") or []:
-        e = row["per_event"]
-        lines.append(f"- analog layer {row['layer']}: synaptic op {joules(e['synop_J'])}, "
-                     f"membrane update {joules(e['membrane_update_J'])}, spike "
-                     f"{joules(e['spike_J'])} ({analog['source']})")
+    if "model" in analog:
+        m = analog["model"]
+        lines += ["", f"Analog model ({analog['source']}): per neuron and window, idle "
+                  f"{joules(m['e_idle_J'])}, comparator bias {m['p_static_W']:.4g} W while "
+                  f"waiting, spike {joules(m['e_spike_J'])}; per delivered synapse "
+                  f"c0 + c1 |w| + c2 |w| t_on with (c0, c1, c2) = "
+                  f"({', '.join(f'{c:.4g}' for c in m['synop_sourcing'])}) sourcing and "
+                  f"({', '.join(f'{c:.4g}' for c in m['synop_sinking'])}) sinking "
+                  f"(J, J per unit, W per unit)."]
+        lines += ["", "| layer | synaptic events | " + " | ".join(
+            KIND_LABELS.get(k, k) for k in analog["kinds"]) + " | total |",
+            "|---" * (len(analog["kinds"]) + 3) + "|"]
+        for row in analog["per_layer"]:
+            lines.append(f"| {row['layer']} | {row['synaptic_events']:.1f} | " + " | ".join(
+                joules(row[k]) for k in analog["kinds"]) + f" | {joules(row['total_J'])} |")
     lines += ["", "## Cost table", "", "| entry | value | node | source |", "|---|---|---|---|"]
     for key, c in digital["costs"]["costs"].items():
         lines.append(f"| {key} | {c['value']:.4g} | {c['node_nm']} nm | {c['source']} |")

@@ -255,16 +255,23 @@ class EventEnergies:
 
 @dataclass(frozen=True)
 class InferenceEnergy:
-    """Energy of each inference of a batch.
+    """Energy of each inference of a batch, by event kind and layer.
 
     Members
     -------
-    per_layer_J : float64 [batch, L], dynamic energy per computing layer
-    static_J : float64 [batch], static power times latency (zero where no latency is known)
+    per_kind_J : dict of kind name to float64 [batch, L] energy per computing layer, in the
+        order the kinds are reported
+    static_J : float64 [batch], energy not attributed to a layer (static power times
+        latency; zero where no latency is known)
     """
 
-    per_layer_J: np.ndarray
+    per_kind_J: dict
     static_J: np.ndarray
+
+    @property
+    def per_layer_J(self):
+        """float64 [batch, L], the dynamic energy of each computing layer."""
+        return sum(self.per_kind_J.values())
 
     @property
     def total_J(self):
@@ -283,27 +290,92 @@ def inference_energy(trace, energies, *, latency_cycles=None):
     latency_cycles : scalar or [batch] clock cycles per inference; None leaves the static
         term at zero (for example when no co-simulation measured the latency)
 
+    Returns
+    -------
+    :class:`InferenceEnergy` with kinds ``synop_J``, ``membrane_update_J`` and ``spike_J``
+
     Raises
     ------
     ValueError
         if the layer counts disagree, or a latency is given without a clock.
     """
     synops = np.asarray(trace.synops, dtype=np.float64)[:, 1:]
-    updates = np.asarray(trace.membrane_updates, dtype=np.float64)[:, 1:]
-    spikes = np.asarray(trace.spikes, dtype=np.float64)[:, 1:]
     if synops.shape[1] != energies.layers:
         raise ValueError(f"the counts have {synops.shape[1]} computing layers, the energies "
                          f"{energies.layers}")
-    per_layer = (synops * np.asarray(energies.synop_J)
-                 + updates * np.asarray(energies.membrane_update_J)
-                 + spikes * np.asarray(energies.spike_J))
+    kinds = {
+        "synop_J": synops * np.asarray(energies.synop_J),
+        "membrane_update_J": (np.asarray(trace.membrane_updates, dtype=np.float64)[:, 1:]
+                              * np.asarray(energies.membrane_update_J)),
+        "spike_J": (np.asarray(trace.spikes, dtype=np.float64)[:, 1:]
+                    * np.asarray(energies.spike_J)),
+    }
     static = np.zeros(len(synops))
     if latency_cycles is not None:
         if energies.clock_Hz is None:
             raise ValueError("a latency in cycles needs energies with a clock_Hz")
         cycles = np.broadcast_to(np.asarray(latency_cycles, dtype=np.float64), static.shape)
         static = cycles * energies.static_power_W / energies.clock_Hz
-    return InferenceEnergy(per_layer_J=per_layer, static_J=np.array(static))
+    return InferenceEnergy(per_kind_J=kinds, static_J=np.array(static))
+
+
+#: Neuron-chunk work arrays of :func:`analog_inference_energy` stay below this many elements.
+_ANALOG_CHUNK_ELEMENTS = 1 << 22
+
+
+def analog_inference_energy(model, network, trace):
+    """Energy per inference of the analog neurons, from a fitted per-neuron energy model.
+
+    The model (:class:`hardware.spice.energy_model.AnalogEnergies`, or anything with the same
+    members) gives the energy of one neuron over one window as::
+
+        e_idle_J + p_static_W * t_wait
+        + sum over delivered inputs j, per polarity, of c0 + c1 |w_j| + c2 |w_j| t_on_j
+        + e_spike_J if it fired
+
+    with ``t_wait = (end + 1) dt_s``, ``t_on_j = max(0, end - s_j) dt_s`` and ``end`` the
+    firing step (``K - 1`` for a silent neuron); ``dt_s`` is ``model.technology["dt_s"]``.
+    Firing and input steps are the integer ones of ``trace``: the circuit crosses threshold
+    up to one step before the integer firing step, so ``t_on`` and ``t_wait`` are upper
+    bounds, by less than ``dt_s`` each.
+
+    Returns
+    -------
+    (:class:`InferenceEnergy`, synaptic_events) with kinds ``synapse_switch_J`` (the
+    ``c0 + c1 |w|`` terms), ``synapse_current_J`` (the ``c2`` terms), ``spike_J``, ``idle_J``
+    and ``wait_J``; ``synaptic_events`` is int64 [batch, L], the delivered input spikes times
+    the neurons they reach through a non-zero weight (the analog synapses switch whether or
+    not their neuron has fired).
+    """
+    dt = float(model.technology["dt_s"])
+    K = trace.steps
+    batch, L = len(trace.spike_steps[0]), len(network.layers)
+    names = ("synapse_switch_J", "synapse_current_J", "spike_J", "idle_J", "wait_J")
+    kinds = {name: np.zeros((batch, L)) for name in names}
+    events = np.zeros((batch, L), dtype=np.int64)
+    for l, layer in enumerate(network.layers):
+        w = np.asarray(layer.weight, dtype=np.int64)
+        s = trace.spike_steps[l]
+        fire = trace.spike_steps[l + 1]
+        delivered = s <= K - 2
+        end = np.where(fire < K, fire, K - 1)
+        kinds["idle_J"][:, l] = layer.n_out * model.e_idle_J
+        kinds["wait_J"][:, l] = model.p_static_W * dt * (end + 1).sum(axis=1)
+        kinds["spike_J"][:, l] = model.e_spike_J * (fire < K).sum(axis=1)
+        chunk = max(1, _ANALOG_CHUNK_ELEMENTS // (w.size or 1))
+        for start in range(0, batch, chunk):
+            rows = slice(start, start + chunk)
+            d = delivered[rows].astype(np.float64)
+            on = np.maximum(0, end[rows][:, :, None] - s[rows][:, None, :]) * d[:, None, :]
+            for (c0, c1, c2), mask in ((model.synop_sourcing, w > 0),
+                                       (model.synop_sinking, w < 0)):
+                units = np.where(mask, np.abs(w), 0).astype(np.float64)
+                count = d @ mask.T.astype(np.float64)
+                events[rows, l] += count.sum(axis=1).astype(np.int64)
+                kinds["synapse_switch_J"][rows, l] += (c0 * count + c1 * (d @ units.T)).sum(axis=1)
+                kinds["synapse_current_J"][rows, l] += c2 * dt * np.einsum(
+                    "ij,bij->b", units, on)
+    return InferenceEnergy(per_kind_J=kinds, static_J=np.zeros(batch)), events
 
 
 def statistics(values):

@@ -154,3 +154,41 @@ def test_dataset_comes_from_config_when_network_has_none(run, capsys):
         energy_cmd.evaluate(run_dir, samples=3, data_dir=root)
     (run_dir / "config.json").write_text(json.dumps({"dataset": "mnist"}))
     assert energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["dataset"] == "mnist"
+
+
+def test_analog_part_prices_the_same_samples_with_the_spice_model(run, capsys):
+    spice = pytest.importorskip("hardware.spice.energy_model")
+    run_dir, net, root, images, labels = run
+    model = spice.AnalogEnergies(
+        synop_sourcing=(1 * PJ, 0.5 * PJ, 2e-6), synop_sinking=(3 * PJ, 0.25 * PJ, 1e-6),
+        e_spike_J=7 * PJ, p_static_W=4e-6, e_idle_J=11 * PJ,
+        technology={"name": "test", "dt_s": 1e-7}, fit={"held_out": {"rms_rel": 0.01}})
+    spice.save(model, run_dir)
+    status, out, err = main(["energy", str(run_dir), "--samples", "8", "--data-dir", str(root)],
+                            capsys)
+    assert status == 0, err
+    doc = json.loads((run_dir / "report.json").read_text())
+    trace = reference.simulate(net, reference.encode(net, images[:8]))
+    expected, events = energy_cmd.energy.analog_inference_energy(model, net, trace)
+    np.testing.assert_allclose(doc["per_sample"]["analog_J"], expected.total_J)
+    assert doc["analog"]["energy_J"]["mean"] == pytest.approx(expected.total_J.mean())
+    assert doc["analog"]["kinds"] == ["synapse_switch_J", "synapse_current_J", "spike_J",
+                                      "idle_J", "wait_J"]
+    assert [r["synaptic_events"] for r in doc["analog"]["per_layer"]] == pytest.approx(
+        events.mean(axis=0))
+    assert doc["analog"]["source"] == ("analog_energy.json: transistor-level SPICE fit, "
+                                       "technology test, held-out rms error of the fit 1.00%")
+    assert doc["analog_to_digital_ratio"] == pytest.approx(
+        expected.total_J.mean() / doc["digital"]["energy_J"]["mean"])
+    assert "analog: mean " in out
+    assert "| 1 | " in (run_dir / "report.md").read_text()
+
+
+def test_corrupt_analog_model_is_one_line_error(run, capsys):
+    run_dir, net, root, images, labels = run
+    (run_dir / "analog_energy.json").write_text('{"schema_version": 1}')
+    status, out, err = main(["energy", str(run_dir), "--samples", "3", "--data-dir", str(root)],
+                            capsys)
+    assert status == 2
+    assert "analog_energy.json: not an analog energy model" in err
+    assert err.rstrip().endswith(f"rerun `ttfs spice {run_dir}`") and err.count("\n") == 1
