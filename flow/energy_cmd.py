@@ -253,14 +253,28 @@ def cosim_check(run_dir, network, split):
 
 
 def _cosim_samples(doc):
-    """The per-sample counter records of a co-simulation document."""
-    samples = doc["samples"] if isinstance(doc, dict) else None
+    """The per-sample counter records of a co-simulation document.
+
+    Records sit under ``per_sample`` (the RTL bench's results) or ``samples``; each holds
+    the counters (directly or under ``counters``), ``cycles``, and either ``index`` (the
+    test-set index) or ``sample`` (the position in the batch, mapped through the document's
+    ``indices`` or ``sample_indices`` when present, else the test-set index itself).
+    """
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    samples = doc.get("per_sample", doc.get("samples"))
     if not isinstance(samples, list):
-        raise ValueError("no list of samples")
+        raise ValueError("no list of per-sample records")
+    indices = doc.get("indices", doc.get("sample_indices"))
     out = []
     for sample in samples:
         counters = sample.get("counters", sample)
-        out.append({"index": int(sample["index"]), "cycles": counters.get("cycles"),
+        if "index" in sample:
+            index = int(sample["index"])
+        else:
+            position = int(sample["sample"])
+            index = int(indices[position]) if isinstance(indices, list) else position
+        out.append({"index": index, "cycles": counters.get("cycles", sample.get("cycles")),
                     **{name: counters[name] for name in COUNTERS}})
     return out
 

@@ -32,7 +32,8 @@ class DemoConfig:
     steps : time steps K of the integer network
     cosim_samples : test samples co-simulated on each RTL simulator
     simulators : RTL simulators to co-simulate on
-    spice_neurons : neurons simulated in SPICE
+    spice_neurons : neurons of the first hidden layer simulated in SPICE
+    spice_samples : test samples whose input spikes drive them
     energy_samples : test samples of the energy report
     """
 
@@ -46,11 +47,12 @@ class DemoConfig:
     cosim_samples: int = 3
     simulators: tuple = SIMULATOR_STAGES
     spice_neurons: int = 4
+    spice_samples: int = 1
     energy_samples: int = 1000
 
     def __post_init__(self):
         for name in ("epochs", "train_samples", "weight_bits", "steps", "cosim_samples",
-                     "spice_neurons", "energy_samples"):
+                     "spice_neurons", "spice_samples", "energy_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -78,7 +80,8 @@ def stages(config):
         plan.append((f"cosim ({sim})", ["cosim", run, "--sim", sim,
                                         "--samples", str(config.cosim_samples)]))
     plan += [
-        ("spice", ["spice", run, "--neurons", str(config.spice_neurons)]),
+        ("spice", ["spice", run, "--neurons", str(config.spice_neurons),
+                   "--samples", str(config.spice_samples)]),
         ("energy", ["energy", run, "--samples", str(config.energy_samples)]),
     ]
     return plan
@@ -142,7 +145,8 @@ def _run(args):
                         epochs=args.epochs, train_samples=args.train_samples,
                         weight_bits=args.weight_bits, steps=args.steps,
                         cosim_samples=args.cosim_samples, simulators=tuple(args.simulators),
-                        spice_neurons=args.spice_neurons, energy_samples=args.energy_samples)
+                        spice_neurons=args.spice_neurons, spice_samples=args.spice_samples,
+                        energy_samples=args.energy_samples)
     status, artifacts = run_pipeline(config)
     print("artifacts:")
     for label, paths in artifacts.items():
@@ -170,5 +174,6 @@ def add_parser(subparsers):
     p.add_argument("--cosim-samples", type=int, default=d.cosim_samples)
     p.add_argument("--simulators", nargs="+", choices=SIMULATOR_STAGES, default=list(d.simulators))
     p.add_argument("--spice-neurons", type=int, default=d.spice_neurons)
+    p.add_argument("--spice-samples", type=int, default=d.spice_samples)
     p.add_argument("--energy-samples", type=int, default=d.energy_samples)
     p.set_defaults(handler=_run)
