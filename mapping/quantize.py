@@ -167,7 +167,12 @@ def _round_layer(weight, clip, threshold, dt, bits):
 
 
 def calibrate_scales(draft):
-    """Pass 2: per-layer clip values chosen on the calibration samples (see the module doc)."""
+    """Pass 2: per-layer clip values chosen on the calibration samples (see the module doc).
+
+    Clip values already in the draft (given to :func:`quantize`) are kept.
+    """
+    if draft.clips:
+        return draft
     bits, K = draft.config.weight_bits, draft.config.steps
     source, cal = draft.source, draft.calibration
     if cal is not None and len(cal.times) != len(source.weights):
@@ -231,7 +236,7 @@ def build_network(draft):
 PASSES = (set_grid, calibrate_scales, round_thresholds, quantize_weights, build_network)
 
 
-def quantize(source, config=QuantConfig(), *, calibration=None, meta=None):
+def quantize(source, config=QuantConfig(), *, calibration=None, clips=None, meta=None):
     """Run :data:`PASSES` on the float network ``source``; returns the :class:`IntNetwork`.
 
     Parameters
@@ -239,12 +244,25 @@ def quantize(source, config=QuantConfig(), *, calibration=None, meta=None):
     source : :class:`FloatNetwork`
     config : :class:`QuantConfig`
     calibration : :class:`Calibration` or None (then no clipping)
+    clips : per-layer clip values that replace calibration (for example
+        ``weight_scale * (2^(bits-1) - 1)`` of an earlier network, to reproduce its grid)
     meta : extra provenance merged into the network's ``meta``
     """
-    draft = Draft(source=source, config=config, calibration=calibration)
+    preset = ()
+    if clips is not None:
+        if len(clips) != len(source.weights) or not all(c > 0 for c in clips):
+            raise ValueError(f"clips must be {len(source.weights)} positive values, not {clips!r}")
+        preset = tuple((None, float(c)) for c in clips)
+    draft = Draft(source=source, config=config, calibration=calibration, clips=preset)
     for quantization_pass in PASSES:
         draft = quantization_pass(draft)
     if meta:
         draft = dataclasses.replace(draft, network=dataclasses.replace(
             draft.network, meta={**draft.network.meta, **meta}))
     return draft.network
+
+
+def grid_clips(network):
+    """Clip values that reproduce the weight grids of ``network`` in :func:`quantize`."""
+    top = _max_int(network.weight_bits)
+    return [layer.weight_scale * top for layer in network.layers]
