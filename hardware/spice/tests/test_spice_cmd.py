@@ -1,0 +1,54 @@
+"""``ttfs spice`` on a small random integer network."""
+import json
+
+import numpy as np
+import pytest
+
+from flow import cli
+from mapping.network import IntLayer, IntNetwork, save
+
+
+def _run(argv):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    return exc.value.code
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    rng = np.random.default_rng(5)
+    net = IntNetwork(layers=(IntLayer(rng.integers(-10, 30, (6, 50)), 400),
+                             IntLayer(rng.integers(-20, 40, (3, 6)), 60)),
+                     weight_bits=8, steps=20)
+    save(net, tmp_path / "run")
+    return tmp_path / "run"
+
+
+@pytest.mark.ngspice
+def test_spice_cmd_writes_results_and_energy_model(run_dir, capsys):
+    status = _run(["spice", str(run_dir), "--layer", "0", "--neurons", "0:3", "--samples", "2",
+                   "--inputs", "random", "--level", "behavioral"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    doc = json.loads((run_dir / "spice.json").read_text())
+    assert doc["level"] == "behavioral" and doc["neurons"] == [0, 1, 2]
+    assert len(doc["records"]) == 6
+    assert doc["summary"]["reference_agrees"] == 6
+    assert doc["summary"]["error_steps"]["max_abs"] < 0.01
+    assert (run_dir / "spice.png").stat().st_size > 10_000
+    energy = json.loads((run_dir / "analog_energy.json").read_text())
+    assert energy["synop_J"] > 0 and energy["spike_J"] > 0
+    assert energy["membrane_update_J"] == 0.0
+    assert "behavioral: 6 neurons" in out
+
+
+def test_spice_cmd_rejects_bad_neuron_selection(run_dir, capsys):
+    status = _run(["spice", str(run_dir), "--neurons", "7:9", "--inputs", "random"])
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        "ttfs: error: --neurons '7:9' selects no neuron of 0..5")
+
+
+def test_spice_cmd_needs_a_network(tmp_path, capsys):
+    assert _run(["spice", str(tmp_path)]) == 2
+    assert "network.json not found" in capsys.readouterr().err

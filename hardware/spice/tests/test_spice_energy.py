@@ -1,0 +1,75 @@
+"""The per-event energy model: its arithmetic and file format (no simulator), and a
+characterization against full transistor-level simulations (ngspice)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from hardware.spice import energy_model, measure, simulator
+from hardware.spice.netlist import Neuron
+from hardware.spice.technology import DEFAULT
+
+
+def _model(**changes):
+    fields = dict(synop_sourcing=(1e-14, 2e-15, 1.8e-7), synop_sinking=(1e-14, 1e-15, 0.0),
+                  e_spike_J=1e-12, p_static_W=7e-6, e_idle_J=1e-14,
+                  technology=DEFAULT.to_json(), fit={"held_out": {"rms_rel": 0.03}})
+    fields.update(changes)
+    return energy_model.AnalogEnergies(**fields)
+
+
+def test_energy_synop_by_sign_weight_and_on_time():
+    model = _model()
+    e = model.synop_J(np.array([4, -4, 0]), np.array([1e-7, 1e-7, 1e-7]))
+    assert e[0] == pytest.approx(1e-14 + 4 * 2e-15 + 4 * 1.8e-7 * 1e-7)
+    assert e[1] == pytest.approx(1e-14 + 4 * 1e-15)
+    assert e[2] == 0.0
+    with pytest.raises(ValueError, match="on_time_s must be non-negative"):
+        model.synop_J(1, -1.0)
+
+
+def test_energy_neuron_sums_its_terms():
+    model = _model()
+    neuron = Neuron(np.array([3, -2, 5]), np.array([0, 2, 9]), 20, 10)
+    dt = DEFAULT.dt_s
+    fire = 6.0
+    expected = (1e-14 + 7e-6 * (fire + 1) * dt + model.synop_J(3, fire * dt)
+                + model.synop_J(-2, (fire - 2) * dt) + 1e-12)
+    assert model.neuron_J(neuron, fire) == pytest.approx(float(expected))
+    silent = model.neuron_J(neuron, math.inf)
+    assert silent == pytest.approx(float(1e-14 + 7e-6 * 9 * dt + model.synop_J(3, 8 * dt)
+                                         + model.synop_J(-2, 6 * dt)))
+
+
+def test_energy_save_load_round_trip(tmp_path):
+    model = _model()
+    path = energy_model.save(model, tmp_path, summary={"synop_J": 1.5e-13})
+    assert path.name == "analog_energy.json"
+    doc = json.loads(path.read_text())
+    assert doc["schema_version"] == 1 and doc["synop_J"] == 1.5e-13
+    assert energy_model.load(tmp_path) == model
+
+
+def test_energy_load_rejects_other_files(tmp_path):
+    (tmp_path / "analog_energy.json").write_text('{"schema_version": 7}')
+    with pytest.raises(ValueError, match="schema_version 7, this version reads 1"):
+        energy_model.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match="run `ttfs spice` first"):
+        energy_model.load(tmp_path / "missing.json")
+
+
+@pytest.mark.ngspice
+def test_energy_characterization_predicts_held_out_neurons():
+    with simulator.Simulator() as sim:
+        model = energy_model.characterize(sim=sim, fit_neurons=24, check_neurons=8, seed=1)
+        assert model.fit["held_out"]["count"] == 8
+        assert model.fit["held_out"]["rms_rel"] < 0.10
+        # physically: a sourcing synapse draws vdd * I_unit per unit from the supply
+        assert model.synop_sourcing[2] == pytest.approx(DEFAULT.vdd_V * DEFAULT.i_unit_A,
+                                                        rel=0.1)
+        # two comparator stages of i_tail_A each, from vdd
+        assert model.p_static_W == pytest.approx(2 * DEFAULT.i_tail_A * DEFAULT.vdd_V, rel=0.2)
+        neuron = Neuron(np.array([30, 20, -10]), np.array([0, 1, 2]), 150, 16)
+        m = measure.simulate(neuron, "transistor", sim, end_step=neuron.steps - 1)
+        assert model.neuron_J(neuron, m.fire_step) == pytest.approx(m.energy_J, rel=0.25)

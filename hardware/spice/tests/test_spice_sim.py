@@ -1,0 +1,98 @@
+"""ngspice transients of both levels against the closed form, and a bad netlist that must
+not poison the next simulation."""
+import math
+
+import numpy as np
+import pytest
+
+from hardware.spice import measure, netlist, simulator
+from hardware.spice.technology import DEFAULT
+
+pytestmark = pytest.mark.ngspice
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with simulator.Simulator(timeout_s=60) as s:
+        yield s
+
+
+def random_neuron(rng, n_in, steps=16, positive=False):
+    w = rng.integers(1 if positive else -30, 60, n_in)
+    s = rng.integers(0, steps - 2, n_in)
+    s[rng.random(n_in) < 0.2] = steps
+    drive = max(1, int(w[(s <= steps - 2) & (w > 0)].sum()))
+    return netlist.Neuron(w, s, max(1, int(drive * rng.uniform(0.5, 6.0))), steps)
+
+
+def test_spice_behavioral_crossings_within_a_hundredth_of_a_step(sim):
+    rng = np.random.default_rng(1)
+    errors, silent = [], 0
+    for index in range(24):
+        neuron = random_neuron(rng, (3, 40, 784)[index % 3])
+        m = measure.simulate(neuron, "behavioral", sim)
+        assert math.isinf(m.model_step) == math.isinf(m.fire_step), m
+        if math.isinf(m.model_step):
+            silent += 1
+            continue
+        errors.append(m.error_steps)
+        assert m.reference_step == math.ceil(m.model_step)
+    assert len(errors) >= 12 and silent >= 1
+    assert np.abs(errors).max() < 0.01
+
+
+def test_spice_behavioral_supply_energy_is_vdd_c_vth_plus_comparator(sim):
+    neuron = netlist.Neuron(np.array([7, 3, 12]), np.array([0, 2, 3]), 90, 20)
+    m = measure.simulate(neuron, "behavioral", sim)
+    c_mem = DEFAULT.c_mem_F(neuron.threshold)
+    charge_to_fire = DEFAULT.vdd_V * c_mem * DEFAULT.v_swing_V
+    assert m.energy_to_fire_J == pytest.approx(charge_to_fire, rel=1e-4)
+    # afterwards: the latch trips 0.1 % of the swing higher (plus one time step of current),
+    # and the comparator charges its load from the supply
+    comparator = DEFAULT.c_load_F * DEFAULT.vdd_V ** 2
+    assert m.energy_J == pytest.approx(charge_to_fire * 1.001 + comparator, rel=2e-3)
+
+
+def test_spice_transistor_crossings_within_half_a_step(sim):
+    rng = np.random.default_rng(2)
+    errors = []
+    for index in range(9):
+        neuron = random_neuron(rng, (3, 40, 200)[index % 3])
+        m = measure.simulate(neuron, "transistor", sim)
+        assert math.isinf(m.model_step) == math.isinf(m.fire_step), m
+        if math.isfinite(m.model_step):
+            errors.append(m.error_steps)
+    assert len(errors) >= 5
+    assert np.abs(errors).max() < 0.5
+
+
+def test_spice_transistor_784_inputs_fire_on_time(sim):
+    rng = np.random.default_rng(3)
+    neuron = random_neuron(rng, 784, steps=24, positive=True)
+    m = measure.simulate(neuron, "transistor", sim)
+    assert math.isfinite(m.model_step)
+    assert abs(m.error_steps) < 0.5
+    assert m.energy_J > m.energy_to_fire_J > 0
+
+
+def test_spice_transistor_fires_once_and_stops_drawing(sim):
+    neuron = netlist.Neuron(np.array([40]), np.array([0]), 200, 30)
+    wave, _ = measure.waveforms(neuron, "transistor", sim)
+    m = measure.measure(neuron, "transistor", wave)
+    assert abs(m.error_steps) < 0.5
+    after = wave["time"] > DEFAULT.time_s(m.fire_step + 2)
+    assert np.abs(wave["i(vdd)"][after]).max() < 1e-6
+    assert np.ptp(wave["v(mem)"][after]) < 0.02
+
+
+def test_spice_bad_netlist_reports_and_next_simulation_runs(sim):
+    neuron = netlist.Neuron(np.array([5]), np.array([0]), 20, 10)
+    before = measure.simulate(neuron, "behavioral", sim)
+    with pytest.raises(simulator.SpiceError, match="q1 a b"):
+        sim.run("bad deck\nR1 a 0 1k\nQ1 a b\n.tran 1n 1u\n.end\n", ["v(a)"])
+    with pytest.raises(simulator.SpiceError, match="no vector 'v\\(nowhere\\)'"):
+        sim.run(simulator.deck(netlist.behavioral(neuron), step_s=1e-8, end_s=1e-7, uic=True),
+                ["v(nowhere)"])
+    after = measure.simulate(neuron, "behavioral", sim)
+    assert after.fire_step == before.fire_step
+    assert sim.restarts == 2
