@@ -140,7 +140,12 @@ def markdown(doc):
              _stats_row(f"digital core ({digital['costs']['name']})", digital),
              _stats_row("analog neuron (SPICE)", analog), ""]
     ratio = doc["analog_to_digital_ratio"]
-    lines += [f"Analog / digital (means): {'n/a' if ratio is None else f'{ratio:.4g}'}.", "",
+    nodes = sorted({c["node_nm"] for c in digital["costs"]["costs"].values()})
+    technology = analog.get("model", {}).get("technology", {}).get("name", "n/a")
+    lines += [f"Analog / digital (means): {'n/a' if ratio is None else f'{ratio:.4g}'} "
+              f"(digital priced at {', '.join(f'{n:g}' for n in nodes)} nm, analog simulated "
+              f"in technology {technology}: different processes, so the ratio compares two "
+              f"designs, not two nodes).", "",
               f"Digital static term: {digital['static_status']}; static power "
               f"{digital['static_power_W']} W at {digital['clock_Hz']:.4g} Hz, mean "
               f"{joules(digital['static_J']['mean'])} per inference.", ""]
