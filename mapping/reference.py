@@ -26,6 +26,8 @@ Decoding: the output neuron with the smallest spike step wins, ties to the lowes
 no output neuron fires, the largest final potential wins, ties to the lowest index. The
 final potential of a neuron is ``v`` at its firing step, or at ``K - 1`` if it never fired.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +36,8 @@ import numpy as np
 #: elements: prefix sums run as one vector add per input, which numpy does fast only on
 #: long contiguous rows (``np.cumsum`` along a leading axis is about 30 times slower).
 _ROW_ELEMENTS = 1 << 14
+#: Worker threads over chunks: numpy releases the GIL inside its loops.
+_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -119,20 +123,21 @@ def run_layer(weight, threshold, steps, in_steps):
     fire = np.full((batch, n_out), steps, dtype=np.int64)
     potential = np.zeros((batch, n_out), dtype=np.int64)
     updates = np.zeros(batch, dtype=np.int64)
-    slope_lo = slope_hi = 0
     delivered = in_steps <= steps - 2
     active = delivered.sum(axis=1)
     by_activity = np.argsort(active, kind="stable")
-    start = 0
-    while start < batch:
-        width = max(int(active[by_activity[start]]), 1)
-        rows = by_activity[start:start + max(1, _ROW_ELEMENTS // n_out)]
+    per_chunk = max(1, _ROW_ELEMENTS // n_out)
+    chunks = [by_activity[i:i + per_chunk] for i in range(0, batch, per_chunk)]
+
+    def run(rows):
         width = max(int(active[rows].max()), 1)
-        f, v, u, lo, hi = _run_chunk(padded, threshold, steps, in_steps[rows], delivered[rows],
-                                     width)
-        fire[rows], potential[rows], updates[rows] = f, v, u
-        slope_lo, slope_hi = min(slope_lo, lo), max(slope_hi, hi)
-        start += len(rows)
+        return _run_chunk(padded, threshold, steps, in_steps[rows], delivered[rows], width)
+
+    slope_lo = slope_hi = 0
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        for rows, (f, v, u, lo, hi) in zip(chunks, pool.map(run, chunks)):
+            fire[rows], potential[rows], updates[rows] = f, v, u
+            slope_lo, slope_hi = min(slope_lo, lo), max(slope_hi, hi)
     synops = _count_synops(in_steps, delivered, fire, steps)
     return fire, potential, synops, updates, (slope_lo, slope_hi)
 
