@@ -102,8 +102,13 @@ def save(allocation, directory):
     directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(allocation.to_json(), indent=2) + "\n"
     with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".json", delete=False) as f:
-        f.write(text)
-    os.replace(f.name, directory / ALLOCATION_FILE)
+        staged = f.name
+    try:
+        Path(staged).write_text(text)
+        os.replace(staged, directory / ALLOCATION_FILE)
+    finally:
+        if os.path.exists(staged):
+            os.unlink(staged)
     return directory / ALLOCATION_FILE
 
 
