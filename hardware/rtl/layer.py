@@ -36,8 +36,10 @@ class Layer(wiring.Component):
     start : In(1), step : In(range(K))
         begin step ``step``
     busy : Out(1)
-        the step begun by ``start`` is not finished (from the cycle after ``start``)
-    source_valid, source_index, source_ready, source_done
+        the step begun by ``start`` still issues operations (from the cycle after
+        ``start``); the spikes of its last update are written in the cycle after ``busy``
+        falls, which may be the next ``start``
+    source_valid, source_index, source_ready, source_done, source_last, source_pending
         the spikes to deliver, from the previous layer's spike list
     write, write_group, write_mask : Out
         an entry of spikes emitted now, for this layer's spike list
@@ -74,6 +76,8 @@ class Layer(wiring.Component):
             "source_index": In(range(max(first.n_inputs, 2))),
             "source_ready": Out(1),
             "source_done": In(1),
+            "source_last": In(1),
+            "source_pending": In(1),
             "write": Out(1),
             "write_group": Out(range(max(self.groups, 2))),
             "write_mask": Out(len(cores) * first.lanes),
@@ -116,7 +120,14 @@ class Layer(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start & ~self.clear):
                     m.d.sync += [step.eq(self.step), group.eq(0)]
-                    m.next = "DELIVER"
+                    with m.If(self.source_pending):
+                        m.next = "DELIVER"
+                    with m.Else():
+                        # nothing to deliver: the update sweep starts in the start cycle
+                        m.d.comb += update.eq(1)
+                        if groups > 1:
+                            m.d.sync += group.eq(1)
+                            m.next = "UPDATE"
             with m.State("DELIVER"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(self.source_valid):
@@ -124,6 +135,8 @@ class Layer(wiring.Component):
                     with m.If(group == groups - 1):
                         m.d.comb += self.source_ready.eq(1)
                         m.d.sync += group.eq(0)
+                        with m.If(self.source_last):
+                            m.next = "UPDATE"
                     with m.Else():
                         m.d.sync += group.eq(group + 1)
                 with m.Elif(self.source_done):
@@ -132,12 +145,9 @@ class Layer(wiring.Component):
                 m.d.comb += [self.busy.eq(1), update.eq(1)]
                 with m.If(group == groups - 1):
                     m.d.sync += group.eq(0)
-                    m.next = "FLUSH"
+                    m.next = "IDLE"
                 with m.Else():
                     m.d.sync += group.eq(group + 1)
-            with m.State("FLUSH"):
-                m.d.comb += self.busy.eq(1)
-                m.next = "IDLE"
 
         masks = []
         for i, core in enumerate(self._cores):

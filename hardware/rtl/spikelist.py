@@ -8,7 +8,7 @@ step ``k`` is delivered at step ``k + 1`` as :mod:`mapping.reference` prescribes
 ``starts[c] + group * lanes + b`` of the layer. The reader expands entries into one spike
 index per cycle.
 """
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -35,8 +35,11 @@ class SpikeList(wiring.Component):
         empty both banks
     start : In(1)
         begin a step: empty bank ``bank`` for writing and read the other bank from its start
+        (a write in the same cycle still goes to the previous write bank, and is read)
     bank : In(1)
         the bank written from this ``start`` on
+    pending : Out(1)
+        in a ``start`` cycle: the bank about to be read holds at least one entry
     write : In(1), write_group : In(range(groups)), write_mask : In(len(starts) * lanes)
         append an entry (``write_mask`` must be non-zero) to the write bank
     overflow : Out(1)
@@ -44,6 +47,8 @@ class SpikeList(wiring.Component):
     read_valid, read_index, read_ready
         the spikes of the read bank, one per cycle, entries in write order and bits from
         the lowest
+    read_last : Out(1)
+        the spike offered now is the last one of the read bank
     read_done : Out(1)
         every spike of the read bank has been taken (not meaningful in a ``start`` cycle)
     """
@@ -70,6 +75,8 @@ class SpikeList(wiring.Component):
             "read_index": Out(range(max(n_neurons, 2))),
             "read_ready": In(1),
             "read_done": Out(1),
+            "read_last": Out(1),
+            "pending": Out(1),
         })
 
     @property
@@ -87,13 +94,13 @@ class SpikeList(wiring.Component):
         m.submodules.entries = entries = memory.Memory(
             shape=unsigned(group_bits + width), depth=2 * groups, init=[])
         wr = entries.write_port()
-        rd = entries.read_port()
+        rd = entries.read_port(transparent_for=(wr,))
 
         count = Array(Signal(range(groups + 1), name=f"count_{i}") for i in range(2))
         write_bank = Signal()
         m.d.comb += [wr.addr.eq(write_bank * groups + count[write_bank]),
                      wr.data.eq(Cat(self.write_group, self.write_mask))]
-        with m.If(self.write & ~self.start):
+        with m.If(self.write):
             with m.If(count[write_bank] == groups):
                 m.d.sync += self.overflow.eq(1)
             with m.Else():
@@ -102,7 +109,6 @@ class SpikeList(wiring.Component):
 
         read_bank = Signal()
         pointer = Signal(range(groups + 1))
-        total = Signal(range(groups + 1))
         have = Signal()
         taken = Signal(width)
         group = rd.data[:group_bits]
@@ -119,24 +125,31 @@ class SpikeList(wiring.Component):
         m.d.comb += [self.read_valid.eq(have),
                      self.read_index.eq(offset[position] + group * self._lanes)]
 
-        more = pointer < total
+        # a write in the cycle of `start` lands in the bank about to be read: count it
+        first_bank = ~self.bank
+        arriving = self.write & (write_bank == first_bank) & (count[first_bank] == 0)
+        more = pointer < count[read_bank]
         finished = remaining == lowest
         take = have & self.read_ready
         load = Signal()
-        m.d.comb += [load.eq((~have | (take & finished)) & more & ~self.start),
-                     rd.en.eq(load), rd.addr.eq(read_bank * groups + pointer),
+        m.d.comb += [self.pending.eq((count[first_bank] != 0) | arriving),
+                     load.eq((~have | (take & finished)) & more),
+                     self.read_last.eq(have & finished & ~more),
                      self.read_done.eq(~have & ~more)]
         with m.If(self.start):
-            m.d.sync += [write_bank.eq(self.bank), read_bank.eq(~self.bank),
-                         count[self.bank].eq(0), total.eq(count[~self.bank]),
-                         pointer.eq(0), have.eq(0)]
-        with m.Elif(load):
-            m.d.sync += [pointer.eq(pointer + 1), have.eq(1), taken.eq(0)]
-        with m.Elif(take & finished):
-            m.d.sync += have.eq(0)
-        with m.Elif(take):
-            m.d.sync += taken.eq(taken | lowest)
+            m.d.comb += [rd.en.eq(1), rd.addr.eq(first_bank * groups)]
+            m.d.sync += [write_bank.eq(self.bank), read_bank.eq(first_bank),
+                         count[self.bank].eq(0), taken.eq(0),
+                         pointer.eq(self.pending), have.eq(self.pending)]
+        with m.Else():
+            m.d.comb += [rd.en.eq(load), rd.addr.eq(read_bank * groups + pointer)]
+            with m.If(load):
+                m.d.sync += [pointer.eq(pointer + 1), have.eq(1), taken.eq(0)]
+            with m.Elif(take & finished):
+                m.d.sync += have.eq(0)
+            with m.Elif(take):
+                m.d.sync += taken.eq(taken | lowest)
         with m.If(self.clear):
-            m.d.sync += [count[0].eq(0), count[1].eq(0), total.eq(0), pointer.eq(0),
-                         have.eq(0), self.overflow.eq(0)]
+            m.d.sync += [count[0].eq(0), count[1].eq(0), pointer.eq(0), have.eq(0),
+                         self.overflow.eq(0)]
         return m

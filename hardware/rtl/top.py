@@ -157,20 +157,23 @@ class NetworkTop(wiring.Component):
         clear = Signal()
         start = Signal()
         layer_start = Signal()
+        next_step = Signal(range(K + 1))
         step = Signal(range(K + 1))
         last_taken = Signal()
         for i, layer in enumerate(self._layers):
             source, sink = lists[i], lists[i + 1]
-            m.d.comb += [layer.clear.eq(clear), layer.start.eq(layer_start), layer.step.eq(step),
+            m.d.comb += [layer.clear.eq(clear), layer.start.eq(layer_start), layer.step.eq(next_step),
                          layer.source_valid.eq(source.read_valid),
                          layer.source_index.eq(source.read_index),
                          layer.source_done.eq(source.read_done),
+                         layer.source_last.eq(source.read_last),
+                         layer.source_pending.eq(source.pending),
                          source.read_ready.eq(layer.source_ready),
                          sink.write.eq(layer.write), sink.write_group.eq(layer.write_group),
                          sink.write_mask.eq(layer.write_mask)]
         for spike_list in lists:
             m.d.comb += [spike_list.clear.eq(clear), spike_list.start.eq(start),
-                         spike_list.bank.eq(step[0])]
+                         spike_list.bank.eq(next_step[0])]
 
         beat = self.spike_in
         taken = Signal()
@@ -210,6 +213,10 @@ class NetworkTop(wiring.Component):
                 m.d.comb += layers_idle.eq(0)
         input_complete = last_taken | (beat.valid & (beat.step > step))
 
+        barrier = layers_idle & tail.read_done & input_complete
+        m.d.comb += next_step.eq(step)
+        with m.If(start):
+            m.d.sync += out_step.eq(step)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(beat.valid):
@@ -220,21 +227,19 @@ class NetworkTop(wiring.Component):
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += [start.eq(1), layer_start.eq(1)]
-                m.d.sync += [self.cycles.eq(self.cycles + 1), out_step.eq(step - 1)]
+                m.d.sync += self.cycles.eq(self.cycles + 1)
                 m.next = "RUN"
             with m.State("RUN"):
                 m.d.sync += self.cycles.eq(self.cycles + 1)
                 m.d.comb += [beat.ready.eq(~last_taken & (current | late | (beat.step >= K))),
                              taken.eq(beat.valid & beat.ready)]
-                with m.If(layers_idle & tail.read_done & input_complete):
+                with m.If(barrier):
+                    m.d.comb += [next_step.eq(step + 1), start.eq(1)]
                     m.d.sync += step.eq(step + 1)
-                    m.next = "START"
                     with m.If(step == K - 1):
-                        m.next = "DRAIN_START"
-            with m.State("DRAIN_START"):
-                m.d.comb += start.eq(1)
-                m.d.sync += [self.cycles.eq(self.cycles + 1), out_step.eq(K - 1)]
-                m.next = "DRAIN"
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.comb += layer_start.eq(1)
             with m.State("DRAIN"):
                 m.d.sync += self.cycles.eq(self.cycles + 1)
                 m.d.comb += [beat.ready.eq(~last_taken), taken.eq(beat.valid & beat.ready)]
