@@ -11,7 +11,7 @@ word, stage 2 updates the registers of the group, so one operation issues every 
 import math
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -187,11 +187,15 @@ class SpikingCore(wiring.Component):
         read = weights.read_port()
         m.d.comb += read.addr.eq(self.input * groups + self.group)
 
-        slope = [Array(Signal(signed(self._slope_bits), name=f"slope_{g}_{b}")
-                       for g in range(groups)) for b in range(lanes)]
-        potential = [Array(Signal(signed(self._potential_bits), name=f"v_{g}_{b}")
-                           for g in range(groups)) for b in range(lanes)]
-        done = [Array(Signal(name=f"fired_{g}_{b}") for g in range(groups)) for b in range(lanes)]
+        sb, pb = self._slope_bits, self._potential_bits
+        lane_bits = sb + pb + 1
+        m.submodules.state = state = memory.Memory(
+            shape=unsigned(lanes * lane_bits), depth=groups, init=[])
+        store = state.write_port()
+        fetch = state.read_port(transparent_for=(store,))
+        m.d.comb += fetch.addr.eq(self.group)
+        # a group not written since `clear` reads as zero: no cycles spent clearing memory
+        written = Signal(groups)
         # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
         last = [max(0, -(-(self.n_neurons - b) // lanes)) for b in range(lanes)]
 
@@ -200,27 +204,30 @@ class SpikingCore(wiring.Component):
         s2_group = Signal.like(self.group)
         m.d.sync += [s2_deliver.eq(self.deliver & ~self.clear),
                      s2_update.eq(self.update & ~self.clear), s2_group.eq(self.group)]
+        word = Signal.like(fetch.data)
+        m.d.comb += word.eq(Mux(written.bit_select(s2_group, 1), fetch.data, 0))
 
-        open_lanes, fire_lanes, busy_lanes = [], [], []
+        open_lanes, fire_lanes, busy_lanes, next_lanes = [], [], [], []
         for b in range(lanes):
             real = (Const(0) if last[b] == 0 else Const(1) if last[b] == groups
                     else s2_group < last[b])
             w = read.data[b * wb:(b + 1) * wb].as_signed()
-            s, v, f = slope[b][s2_group], potential[b][s2_group], done[b][s2_group]
-            v_next = v + s
-            fire = s2_update & ~f & (v_next >= self._threshold)
+            field = word[b * lane_bits:(b + 1) * lane_bits]
+            s, v, f = field[:sb].as_signed(), field[sb:sb + pb].as_signed(), field[-1]
+            s_next, v_next = Signal(signed(sb)), Signal(signed(pb))
+            v_sum = v + s
+            fire = s2_update & ~f & (v_sum >= self._threshold)
+            m.d.comb += [s_next.eq(Mux(s2_deliver & ~f, s + w, s)),
+                         v_next.eq(Mux(s2_update & ~f, v_sum, v))]
+            next_lanes.append(Cat(s_next, v_next, f | fire))
             open_lanes.append(real & ~f)
             fire_lanes.append(fire)
             busy_lanes.append(s2_update & ~f & (s != 0))
             m.d.comb += [self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
-            with m.If(f):
-                m.d.comb += self.potential[b].eq(v)
-            with m.If(s2_deliver & ~f):
-                m.d.sync += s.eq(s + w)
-            with m.If(s2_update & ~f):
-                m.d.sync += v.eq(v_next)
-            with m.If(fire):
-                m.d.sync += f.eq(1)
+        m.d.comb += [store.addr.eq(s2_group), store.data.eq(Cat(*next_lanes)),
+                     store.en.eq(s2_deliver | s2_update)]
+        with m.If(s2_deliver | s2_update):
+            m.d.sync += written.bit_select(s2_group, 1).eq(1)
 
         fired = Signal(lanes)
         open_mask = Signal(lanes)
@@ -234,9 +241,7 @@ class SpikingCore(wiring.Component):
             m.d.sync += self.synops.eq(self.synops + popcount(open_mask))
 
         with m.If(self.clear):
-            m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0)]
-            for b in range(lanes):
-                for g in range(groups):
-                    m.d.sync += [slope[b][g].eq(0), potential[b][g].eq(0), done[b][g].eq(0)]
+            m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0),
+                         written.eq(0)]
         return m
 
