@@ -5,8 +5,9 @@ exactly as a user would type it: fetch the data, train, quantize, export Verilog
 co-simulate some test samples on Icarus Verilog and on Verilator, simulate some neurons in
 SPICE, and write the energy report. Each stage reads only the artifacts of earlier stages in
 the run directory, so rerunning the command redoes the flow from the start without harm. The
-simulators are checked before anything runs; a stage that fails stops the flow with its exit
-status, after naming the stage.
+simulators are checked before anything runs. A failed check (exit status 1) is reported and
+the flow goes on, ending with status 1; bad input stops it with a one-line error naming the
+stage.
 """
 import time
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ def stages(config):
     ]
     for sim in config.simulators:
         plan.append((f"cosim ({sim})", ["cosim", run, "--sim", sim,
-                                        "--samples", str(config.cosim_samples)]))
+                                        "--samples", str(config.cosim_samples),
+                                        "--out", str(config.out / f"cosim_{sim}.json")]))
     plan += [
         ("spice", ["spice", run, "--neurons", str(config.spice_neurons),
                    "--samples", str(config.spice_samples)]),
@@ -102,7 +104,10 @@ def run_pipeline(config, *, report=print):
     """Run every stage of ``config``; returns ``(status, artifacts)``.
 
     ``artifacts`` maps each stage label to the files it wrote or changed in the run
-    directory. ``report`` receives one line per stage as it finishes.
+    directory. ``report`` receives one line per stage as it finishes. A stage whose check
+    fails (exit status 1, for example a co-simulation mismatch) does not stop the flow, so
+    that the report still gets written; the flow then ends with status 1. Any other
+    non-zero status stops it at once.
 
     Raises
     ------
@@ -121,7 +126,7 @@ def run_pipeline(config, *, report=print):
     if absent:
         raise RuntimeError(f"stage `ttfs {absent[0]}` is not part of this installation, so "
                            f"`ttfs run` cannot chain it: install the complete project")
-    artifacts = {}
+    artifacts, failed = {}, []
     for label, argv in plan:
         before = _snapshot(config.out)
         start = time.perf_counter()
@@ -134,9 +139,15 @@ def run_pipeline(config, *, report=print):
         artifacts[label] = sorted(p for p, t in after.items() if before.get(p) != t)
         report(f"[{label}] `ttfs {' '.join(argv)}` finished in "
                f"{time.perf_counter() - start:.1f} s with status {status}")
-        if status != 0:
+        if status == 1:
+            failed.append(label)
+            report(f"[{label}] a check failed; continuing, so that later artifacts exist")
+        elif status != 0:
             report(f"ttfs run: stage {label} failed (status {status}); later stages not run")
             return status, artifacts
+    if failed:
+        report(f"ttfs run: checks failed in: {', '.join(failed)}")
+        return 1, artifacts
     return 0, artifacts
 
 

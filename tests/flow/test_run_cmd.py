@@ -20,7 +20,8 @@ def test_pipeline_order_and_arguments(tmp_path):
     plan = dict(run_cmd.stages(config))
     assert plan["quantize"] == ["quantize", str(tmp_path / "demo"), "--weight-bits", "8",
                                 "--steps", "64"]
-    assert plan["cosim (verilator)"][-4:] == ["--sim", "verilator", "--samples", "3"]
+    assert plan["cosim (verilator)"][-6:] == ["--sim", "verilator", "--samples", "3", "--out",
+                                              str(tmp_path / "demo" / "cosim_verilator.json")]
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -57,3 +58,64 @@ def test_run_end_to_end_on_tiny_configuration(tmp_path, capsys):
     doc = json.loads((out_dir / "report.json").read_text())
     assert doc["checks"]["cosim"]["status"] == "passed"
     assert "missing" not in doc["analog"]
+
+
+class _FakeStages:
+    """Subcommands that touch a file and return a given status (or raise)."""
+
+    calls = []
+
+    @classmethod
+    def add_parser(cls, subparsers):
+        for name in ("fake-ok", "fake-check", "fake-stop", "fake-raise"):
+            p = subparsers.add_parser(name)
+            p.add_argument("out")
+            p.set_defaults(handler=lambda args, name=name: cls.handle(name, args))
+
+    @classmethod
+    def handle(cls, name, args):
+        cls.calls.append(name)
+        from pathlib import Path
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / f"{name}.txt").write_text(name)
+        if name == "fake-raise":
+            raise ValueError("network.json not found: run `ttfs quantize` first")
+        return {"fake-ok": 0, "fake-check": 1, "fake-stop": 2}[name]
+
+
+@pytest.fixture
+def fake_flow(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "STAGES", cli.STAGES + [_FakeStages])
+    monkeypatch.setattr(tools, "require", lambda name: None)
+    _FakeStages.calls = []
+
+    def plan(names):
+        monkeypatch.setattr(run_cmd, "stages", lambda config: [
+            (n, [n, str(config.out)]) for n in names])
+    return plan
+
+
+def test_failed_check_goes_on_and_ends_with_status_1(fake_flow, tmp_path):
+    fake_flow(["fake-ok", "fake-check", "fake-ok"])
+    lines = []
+    status, artifacts = run_cmd.run_pipeline(DemoConfig(out=tmp_path / "d"), report=lines.append)
+    assert status == 1
+    assert _FakeStages.calls == ["fake-ok", "fake-check", "fake-ok"]
+    assert lines[-1] == "ttfs run: checks failed in: fake-check"
+    assert artifacts["fake-check"] == [tmp_path / "d" / "fake-check.txt"]
+
+
+def test_usage_error_stops_the_flow(fake_flow, tmp_path):
+    fake_flow(["fake-ok", "fake-stop", "fake-ok"])
+    status, artifacts = run_cmd.run_pipeline(DemoConfig(out=tmp_path / "d"), report=lambda l: 0)
+    assert status == 2
+    assert _FakeStages.calls == ["fake-ok", "fake-stop"]
+
+
+def test_bad_input_in_a_stage_is_one_line_error_naming_it(fake_flow, tmp_path, capsys):
+    fake_flow(["fake-ok", "fake-raise", "fake-ok"])
+    status, out, err = main(["run", "--out", str(tmp_path / "d")], capsys)
+    assert status == 2
+    assert err == (f"ttfs: error: stage fake-raise (`ttfs fake-raise {tmp_path / 'd'}`): "
+                   f"network.json not found: run `ttfs quantize` first\n")
+    assert _FakeStages.calls == ["fake-ok", "fake-raise"]
