@@ -29,6 +29,7 @@ class DemoConfig:
     hidden : hidden layer sizes
     epochs : training epochs
     train_samples : training images used (the first ones of the split)
+    test_samples : test images the training stage evaluates on
     weight_bits : signed weight width of the integer network
     steps : time steps K of the integer network
     cosim_samples : test samples co-simulated on each RTL simulator
@@ -43,6 +44,7 @@ class DemoConfig:
     hidden: tuple = (100,)
     epochs: int = 1
     train_samples: int = 10000
+    test_samples: int = 1000
     weight_bits: int = 8
     steps: int = 64
     cosim_samples: int = 3
@@ -52,8 +54,8 @@ class DemoConfig:
     energy_samples: int = 1000
 
     def __post_init__(self):
-        for name in ("epochs", "train_samples", "weight_bits", "steps", "cosim_samples",
-                     "spice_neurons", "spice_samples", "energy_samples"):
+        for name in ("epochs", "train_samples", "test_samples", "weight_bits", "steps",
+                     "cosim_samples", "spice_neurons", "spice_samples", "energy_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -71,8 +73,9 @@ def stages(config):
     plan = [
         ("data", ["data", config.dataset]),
         ("train", ["train", "--dataset", config.dataset,
-                   "--hidden", *map(str, config.hidden), "--epochs", str(config.epochs),
-                   "--train-samples", str(config.train_samples), "--out", run]),
+                   "--arch", "-".join(map(str, (784, *config.hidden, 10))),
+                   "--epochs", str(config.epochs), "--train-subset", str(config.train_samples),
+                   "--test-subset", str(config.test_samples), "--out", run, "--no-progress"]),
         ("quantize", ["quantize", run, "--weight-bits", str(config.weight_bits),
                       "--steps", str(config.steps)]),
         ("export-verilog", ["export-verilog", run, "--out", str(config.out / "verilog")]),
@@ -154,6 +157,7 @@ def run_pipeline(config, *, report=print):
 def _run(args):
     config = DemoConfig(out=Path(args.out), dataset=args.dataset, hidden=tuple(args.hidden),
                         epochs=args.epochs, train_samples=args.train_samples,
+                        test_samples=args.test_samples,
                         weight_bits=args.weight_bits, steps=args.steps,
                         cosim_samples=args.cosim_samples, simulators=tuple(args.simulators),
                         spice_neurons=args.spice_neurons, spice_samples=args.spice_samples,
@@ -180,6 +184,7 @@ def add_parser(subparsers):
                    help=f"hidden layer sizes (default {' '.join(map(str, d.hidden))})")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--train-samples", type=int, default=d.train_samples)
+    p.add_argument("--test-samples", type=int, default=d.test_samples)
     p.add_argument("--weight-bits", type=int, default=d.weight_bits)
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--cosim-samples", type=int, default=d.cosim_samples)
