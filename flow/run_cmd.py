@@ -29,7 +29,7 @@ class DemoConfig:
     hidden : hidden layer sizes
     epochs : training epochs
     train_samples : training images used (the first ones of the split)
-    test_samples : test images the training stage evaluates on
+    test_samples : test images the training and quantization stages evaluate on
     weight_bits : signed weight width of the integer network
     steps : time steps K of the integer network
     cosim_samples : test samples co-simulated on each RTL simulator
@@ -77,7 +77,7 @@ def stages(config):
                    "--epochs", str(config.epochs), "--train-subset", str(config.train_samples),
                    "--test-subset", str(config.test_samples), "--out", run, "--no-progress"]),
         ("quantize", ["quantize", run, "--weight-bits", str(config.weight_bits),
-                      "--steps", str(config.steps)]),
+                      "--steps", str(config.steps), "--test-samples", str(config.test_samples)]),
         ("export-verilog", ["export-verilog", run, "--out", str(config.out / "verilog")]),
     ]
     for sim in config.simulators:

@@ -19,7 +19,7 @@ def test_pipeline_order_and_arguments(tmp_path):
                       "cosim (verilator)", "spice", "energy"]
     plan = dict(run_cmd.stages(config))
     assert plan["quantize"] == ["quantize", str(tmp_path / "demo"), "--weight-bits", "8",
-                                "--steps", "64"]
+                                "--steps", "64", "--test-samples", "1000"]
     assert plan["cosim (verilator)"][-6:] == ["--sim", "verilator", "--samples", "3", "--out",
                                               str(tmp_path / "demo" / "cosim_verilator.json")]
 
