@@ -1,0 +1,82 @@
+"""``ttfs train``: train a TTFS network into a run directory; ``ttfs raster``: plot one
+sample's spikes and membrane potentials for every layer of a trained run."""
+from pathlib import Path
+
+from model.train import TrainConfig
+
+_DEFAULTS = TrainConfig()
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("train", help="train a TTFS network (exact spike times)")
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    parser.add_argument("--arch", default="-".join(map(str, _DEFAULTS.arch)),
+                        help="layer sizes, for example 784-400-400-400-10")
+    parser.add_argument("--reg", choices=("none", "m-ssr", "f-ssr", "vhat"), default="none")
+    for name in ("gamma1", "gamma2", "v_hat", "tau_soft", "lr", "lr_decay", "threshold",
+                 "t_max", "tau_in", "init_mean", "init_std"):
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=float,
+                            default=getattr(_DEFAULTS, name))
+    for name in ("epochs", "batch_size", "seed", "train_subset", "test_subset"):
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
+                            default=getattr(_DEFAULTS, name))
+    parser.add_argument("--zero-pixels", choices=("silent", "spike"), default="silent",
+                        help="whether pixels at 0 stay silent or spike at tau_in")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for this run (default 1: parallel runs share cores)")
+    parser.add_argument("--out", required=True, type=Path, help="run directory, e.g. runs/NAME")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/checkpoint.pt after its last finished epoch")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+    raster = subparsers.add_parser("raster", help="spike raster and membrane potentials of "
+                                                  "one test sample for every layer of a run")
+    raster.add_argument("run_dir", type=Path)
+    raster.add_argument("--sample", type=int, default=0, help="index in the test set")
+    raster.add_argument("--out", type=Path, help="PNG path (default RUN_DIR/raster.png)")
+    raster.set_defaults(handler=run_raster)
+
+
+def config_from_args(args):
+    """The :class:`TrainConfig` of parsed ``ttfs train`` arguments."""
+    values = {name: getattr(args, name) for name in (
+        "dataset", "arch", "reg", "gamma1", "gamma2", "v_hat", "tau_soft", "lr", "lr_decay",
+        "threshold", "t_max", "tau_in", "init_mean", "init_std", "epochs", "batch_size", "seed",
+        "train_subset", "test_subset")}
+    values["zero_silent"] = args.zero_pixels == "silent"
+    return TrainConfig(**values)
+
+
+def run(args):
+    import torch
+    from tqdm import tqdm
+
+    from model.train import train
+
+    config = config_from_args(args)
+    if args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, not {args.threads}")
+    torch.set_num_threads(args.threads)
+    progress = None if args.no_progress else (
+        lambda iterable, total, desc: tqdm(iterable, total=total, desc=desc, leave=False))
+    metrics = train(config, args.out, resume=args.resume, progress=progress)
+    rates = ", ".join(f"{rate:.3f}" for rate in metrics["firing_rate"])
+    print(f"{args.out}: test accuracy {metrics['test_accuracy']:.4f}, firing rate per hidden "
+          f"layer [{rates}], mean {metrics['firing_rate_mean']:.3f}")
+    return 0
+
+
+def run_raster(args):
+    from model import data
+    from model.figure import plot_sample
+    from model.train import load_run
+
+    network, config = load_run(args.run_dir)
+    test = data.load(config["dataset"], "test")
+    if not 0 <= args.sample < len(test.labels):
+        raise ValueError(f"--sample must lie in [0, {len(test.labels) - 1}], not {args.sample}")
+    out = args.out if args.out is not None else args.run_dir / "raster.png"
+    plot_sample(network, test.images[args.sample], int(test.labels[args.sample]), out)
+    print(f"wrote {out}")
+    return 0

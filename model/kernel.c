@@ -1,0 +1,248 @@
+/* Exact first-spike times of non-leaky integrate-and-fire neurons with ramp synapses.
+ *
+ * v_i(t) = sum_j w_ij max(0, t - t_j); neuron i fires at the first t in [0, t_max] with
+ * v_i(t) >= v_th. Between two consecutive input times the potential is linear, S t - A with
+ * S = sum w_ij and A = sum w_ij t_j over the inputs seen so far, so the crossing is found by
+ * scanning the inputs in time order and stopping at the first segment that reaches v_th.
+ * Every sample sorts its inputs once; all its neurons share the order.
+ *
+ * Everything is double precision; the Python side converts. See model/neuron.py for the
+ * contract and model/regularizer.py for the v_hat area.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+
+typedef struct {
+    double t;
+    int32_t j;
+} event;
+
+static int by_time_then_index(const void *pa, const void *pb)
+{
+    const event *a = pa, *b = pb;
+    if (a->t < b->t) return -1;
+    if (a->t > b->t) return 1;
+    return (a->j > b->j) - (a->j < b->j);
+}
+
+/* Sorted indices of the inputs of sample b that spike before t_max, and their times in buf
+ * followed by t_max; returns their count. */
+static int32_t sort_inputs(const double *tin, int32_t n_in, double t_max, event *buf,
+                           int32_t *order)
+{
+    int32_t m = 0;
+    for (int32_t j = 0; j < n_in; j++)
+        if (tin[j] < t_max) {
+            buf[m].t = tin[j];
+            buf[m].j = j;
+            m++;
+        }
+    qsort(buf, (size_t)m, sizeof(event), by_time_then_index);
+    for (int32_t k = 0; k < m; k++) order[k] = buf[k].j;
+    buf[m].t = t_max;  /* sentinel: the last segment ends at t_max */
+    return m;
+}
+
+/* Forward pass.
+ * tin [B, n_in], w [n_out, n_in] -> tout [B, n_out] (+inf when silent), slope [B, n_out]
+ * (causal weight sum, 0 when silent), ncausal [B, n_out] (causal prefix length, 0 when
+ * silent), order [B, n_in] and count [B] (time-sorted inputs before t_max). */
+int ttfs_forward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, const double *w,
+                 double v_th, double t_max, int32_t threads, double *tout, double *slope,
+                 int32_t *ncausal, int32_t *order, int32_t *count)
+{
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        event *buf = malloc(sizeof(event) * ((size_t)n_in + 1));
+        if (buf == NULL) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 4)
+        for (int32_t b = 0; b < B; b++) {
+            if (buf == NULL) continue;
+            const double *t = tin + (size_t)b * n_in;
+            int32_t *ord = order + (size_t)b * n_in;
+            int32_t m = sort_inputs(t, n_in, t_max, buf, ord);
+            count[b] = m;
+            for (int32_t i = 0; i < n_out; i++) {
+                const double *wi = w + (size_t)i * n_in;
+                double S = 0.0, A = 0.0, fire = INFINITY, s_out = 0.0;
+                int32_t nc = 0;
+                for (int32_t k = 0; k < m; k++) {
+                    double tj = buf[k].t, wj = wi[ord[k]];
+                    S += wj;
+                    A += wj * tj;
+                    double next = buf[k + 1].t;
+                    if (next == tj) continue;  /* ties: one segment starts after the group */
+                    /* v(next) >= v_th without a division; the crossing is then (v_th + A)/S */
+                    if (S > 0.0 && v_th + A <= S * next) {
+                        double c = (v_th + A) / S;
+                        if (c <= next) {
+                            fire = c;
+                            s_out = S;
+                            nc = k + 1;
+                            break;
+                        }
+                    }
+                }
+                size_t o = (size_t)b * n_out + i;
+                tout[o] = fire;
+                slope[o] = s_out;
+                ncausal[o] = nc;
+            }
+        }
+        free(buf);
+    }
+    return failed;
+}
+
+/* Backward pass of (tout, slope) with respect to (tin, w).
+ * gt, gs [B, n_out]: upstream gradients of tout and slope. gw [n_out, n_in] and gtin [B, n_in]
+ * are overwritten. dt_i/dw_ij = (t_j - t_i)/S_i, dt_i/dt_j = w_ij/S_i, dS_i/dw_ij = 1 for j in
+ * the causal set; 1/S_i is capped at 1/min_slope so that no gradient overflows. */
+int ttfs_backward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, const double *w,
+                  const double *tout, const double *slope, const int32_t *ncausal,
+                  const int32_t *order, const double *gt, const double *gs, double min_slope,
+                  int32_t threads, double *gw, double *gtin)
+{
+    /* gtin == NULL: the input times need no gradient (the encoded images) */
+    size_t nw = (size_t)n_out * n_in;
+    int failed = 0;
+    memset(gw, 0, sizeof(double) * nw);
+    if (gtin != NULL) memset(gtin, 0, sizeof(double) * (size_t)B * n_in);
+#pragma omp parallel num_threads(threads)
+    {
+        double *acc = calloc(nw > 0 ? nw : 1, sizeof(double));
+        if (acc == NULL) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int32_t b = 0; b < B; b++) {
+            if (acc == NULL) continue;
+            const double *t = tin + (size_t)b * n_in;
+            const int32_t *ord = order + (size_t)b * n_in;
+            double *gtb = gtin != NULL ? gtin + (size_t)b * n_in : NULL;
+            for (int32_t i = 0; i < n_out; i++) {
+                size_t o = (size_t)b * n_out + i;
+                int32_t nc = ncausal[o];
+                if (nc == 0 || (gt[o] == 0.0 && gs[o] == 0.0)) continue;
+                double g = gt[o] / fmax(slope[o], min_slope), h = gs[o], ti = tout[o];
+                const double *wi = w + (size_t)i * n_in;
+                double *ai = acc + (size_t)i * n_in;
+                for (int32_t k = 0; k < nc; k++) {
+                    int32_t j = ord[k];
+                    ai[j] += g * (t[j] - ti) + h;
+                }
+                if (gtb != NULL)
+                    for (int32_t k = 0; k < nc; k++) gtb[ord[k]] += g * wi[ord[k]];
+            }
+        }
+#pragma omp critical
+        if (acc != NULL)
+            for (size_t q = 0; q < nw; q++) gw[q] += acc[q];
+        free(acc);
+    }
+    return failed;
+}
+
+/* Integral of max(0, S t - A - v_hat) over [a, e] and its partial derivatives in S and A. */
+static double segment_area(double S, double A, double v_hat, double a, double e, double *dS,
+                           double *dA)
+{
+    double fa = S * a - A - v_hat, fe = S * e - A - v_hat, lo, hi, area;
+    *dS = 0.0;
+    *dA = 0.0;
+    if (e <= a || (fa <= 0.0 && fe <= 0.0)) return 0.0;
+    if (fa >= 0.0 && fe >= 0.0) {
+        lo = a;
+        hi = e;
+        area = 0.5 * (e - a) * (fa + fe);
+    } else {
+        double c = (v_hat + A) / S;
+        if (fa < 0.0) {
+            lo = c;
+            hi = e;
+            area = 0.5 * (e - c) * fe;
+        } else {
+            lo = a;
+            hi = c;
+            area = 0.5 * (c - a) * fa;
+        }
+    }
+    *dS = 0.5 * (hi * hi - lo * lo);
+    *dA = -(hi - lo);
+    return area;
+}
+
+/* The v_hat area of every neuron: integral over [0, t_max] of max(0, u_i(t) - v_hat), where
+ * u_i is the potential before firing and continues with the causal slope after it (which is
+ * the same line as the firing segment). Uses ncausal and order from ttfs_forward. With
+ * gr == NULL it writes area [B, n_out]; otherwise it writes the gradients gw and gtin of
+ * sum(gr * area) instead. */
+int ttfs_vhat(int32_t B, int32_t n_in, int32_t n_out, const double *tin, const double *w,
+              const int32_t *ncausal, const int32_t *order, const int32_t *count, double v_hat,
+              double t_max, int32_t threads, double *area, const double *gr, double *gw,
+              double *gtin)
+{
+    size_t nw = (size_t)n_out * n_in;
+    int failed = 0;
+    if (gr != NULL) memset(gw, 0, sizeof(double) * nw);
+    if (gr != NULL && gtin != NULL) memset(gtin, 0, sizeof(double) * (size_t)B * n_in);
+#pragma omp parallel num_threads(threads)
+    {
+        double *acc = gr != NULL ? calloc(nw > 0 ? nw : 1, sizeof(double)) : NULL;
+        double *seg = malloc(sizeof(double) * 2 * (size_t)(n_in > 0 ? n_in : 1));
+        if (seg == NULL || (gr != NULL && acc == NULL)) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int32_t b = 0; b < B; b++) {
+            if (seg == NULL || (gr != NULL && acc == NULL)) continue;
+            const double *t = tin + (size_t)b * n_in;
+            const int32_t *ord = order + (size_t)b * n_in;
+            for (int32_t i = 0; i < n_out; i++) {
+                size_t o = (size_t)b * n_out + i;
+                if (gr != NULL && gr[o] == 0.0) continue;
+                int32_t last = ncausal[o] > 0 ? ncausal[o] : count[b];
+                const double *wi = w + (size_t)i * n_in;
+                double S = 0.0, A = 0.0, total = 0.0;
+                for (int32_t k = 0; k < last; k++) {
+                    double tj = t[ord[k]];
+                    S += wi[ord[k]];
+                    A += wi[ord[k]] * tj;
+                    double e = k + 1 < last ? t[ord[k + 1]] : t_max;
+                    total += segment_area(S, A, v_hat, tj, e, seg + 2 * k, seg + 2 * k + 1);
+                }
+                if (gr == NULL) {
+                    area[o] = total;
+                    continue;
+                }
+                double GS = 0.0, GA = 0.0, g = gr[o];
+                double *ai = acc + (size_t)i * n_in;
+                double *gtb = gtin != NULL ? gtin + (size_t)b * n_in : NULL;
+                for (int32_t k = last - 1; k >= 0; k--) {
+                    int32_t j = ord[k];
+                    GS += seg[2 * k];
+                    GA += seg[2 * k + 1];
+                    ai[j] += g * (GS + t[j] * GA);
+                    if (gtb != NULL) gtb[j] += g * wi[j] * GA;
+                }
+            }
+        }
+        if (gr != NULL) {
+#pragma omp critical
+            if (acc != NULL)
+                for (size_t q = 0; q < nw; q++) gw[q] += acc[q];
+        }
+        free(acc);
+        free(seg);
+    }
+    return failed;
+}

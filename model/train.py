@@ -1,0 +1,290 @@
+"""Training and evaluation of TTFS networks, run directories and their loading.
+
+A run directory ``runs/NAME/`` holds ``config.json`` (every :class:`TrainConfig` field),
+``checkpoint.pt`` (model, optimizer and history after the last finished epoch, written
+atomically, used by ``resume``), ``model.pt`` (state dict of the latest epoch) and
+``metrics.json`` (``test_accuracy`` in [0, 1], ``firing_rate``: spikes per neuron per sample
+for each hidden layer on the test set, ``firing_rate_mean`` over hidden layers, ``history``
+per epoch, ``epochs_done`` and ``complete``). ``model.pt`` and ``metrics.json`` are rewritten
+after every epoch, so an unfinished run can be read at any time.
+"""
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data
+from .network import NetworkConfig, TTFSNetwork, parse_arch, predict
+from .neuron import T_MAX
+from .regularizer import REGULARIZERS, hidden_penalty, loss_terms
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Members
+    -------
+    dataset : ``mnist`` or ``fashion-mnist``
+    arch, threshold, t_max, tau_in, zero_silent, init_mean, init_std : see NetworkConfig
+    reg : sparse-firing regularizer: ``none``, ``m-ssr``, ``f-ssr`` or ``vhat``
+    gamma1 : weight of the window term (label neuron must fire before t_max)
+    gamma2 : weight of the sparse-firing regularizer
+    v_hat : reference potential of ``vhat`` (0 <= v_hat <= threshold), else unused
+    tau_soft : softmax temperature on -t_out (time units)
+    lr : Adam learning rate; lr_decay : factor per epoch
+    batch_size, epochs, seed : the usual
+    train_subset, test_subset : use only the first N samples (0 = all)
+    """
+
+    dataset: str = "mnist"
+    arch: tuple = (784, 400, 10)
+    threshold: float = 1.0
+    t_max: float = T_MAX
+    tau_in: float = 1.0
+    zero_silent: bool = True
+    init_mean: float = 4.0
+    init_std: float = 1.0
+    reg: str = "none"
+    gamma1: float = 1.0
+    gamma2: float = 0.0
+    v_hat: float = 0.5
+    tau_soft: float = 0.5
+    lr: float = 1e-3
+    lr_decay: float = 0.9
+    batch_size: int = 128
+    epochs: int = 10
+    seed: int = 0
+    train_subset: int = 0
+    test_subset: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "arch", parse_arch(self.arch))
+        if self.dataset not in data.DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(data.DATASETS)}, "
+                             f"not {self.dataset!r}")
+        if self.reg not in REGULARIZERS:
+            raise ValueError(f"reg must be one of {', '.join(REGULARIZERS)}, not {self.reg!r}")
+        if self.reg == "vhat" and not 0 <= self.v_hat <= self.threshold:
+            raise ValueError(f"v_hat must lie in [0, threshold={self.threshold}], "
+                             f"not {self.v_hat}")
+        for name in ("gamma1", "gamma2", "train_subset", "test_subset"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, not {getattr(self, name)}")
+        for name in ("tau_soft", "lr", "lr_decay", "batch_size", "epochs"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        NetworkConfig.from_dict(asdict(self))
+
+    @property
+    def network(self):
+        """The :class:`NetworkConfig` part."""
+        return NetworkConfig.from_dict(asdict(self))
+
+    def to_json(self):
+        values = asdict(self)
+        values["arch"] = list(self.arch)
+        values["schema_version"] = SCHEMA_VERSION
+        return values
+
+    @classmethod
+    def from_json(cls, values):
+        names = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
+
+
+def _atomic_write(path, write):
+    path = Path(path)
+    staged = path.with_name(path.name + ".tmp")
+    write(staged)
+    os.replace(staged, path)
+
+
+def _write_json(path, values):
+    _atomic_write(path, lambda p: p.write_text(json.dumps(values, indent=2) + "\n"))
+
+
+def _subset(split, n):
+    if n and n < len(split.labels):
+        return split.images[:n], split.labels[:n]
+    return split.images, split.labels
+
+
+@torch.no_grad()
+def evaluate(network, images, labels, *, batch_size=500):
+    """Accuracy and firing rate per hidden layer (spikes per neuron per sample).
+
+    Returns a dict with ``accuracy`` (0 to 1), ``firing_rate`` (list over hidden layers)
+    and ``firing_rate_mean``.
+    """
+    labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    n_hidden = len(network.layers) - 1
+    correct, spikes = 0, [0.0] * n_hidden
+    for start in range(0, len(labels), batch_size):
+        times = network(network.encode(images[start:start + batch_size]))
+        final = network.final_potentials(times[-2])
+        correct += int((predict(times[-1], final) == labels[start:start + batch_size]).sum())
+        for layer in range(n_hidden):
+            spikes[layer] += float(torch.isfinite(times[layer + 1]).float().mean(dim=1).sum())
+    n = max(len(labels), 1)
+    rates = [s / n for s in spikes]
+    return {"accuracy": correct / n, "firing_rate": rates,
+            "firing_rate_mean": sum(rates) / len(rates) if rates else 0.0}
+
+
+def train(config, out_dir, *, resume=False, progress=None, root=None):
+    """Train a network as ``config`` says, writing the run into ``out_dir``.
+
+    Parameters
+    ----------
+    config : :class:`TrainConfig`
+    out_dir : run directory (created)
+    resume : continue from ``out_dir/checkpoint.pt`` (its config must equal ``config``)
+    progress : optional ``progress(iterable, total=..., desc=...)`` wrapping the batch loop
+        (for example ``tqdm.tqdm``); it may have ``set_postfix``
+    root : data directory (see :mod:`model.data`)
+
+    Returns
+    -------
+    The metrics dict also written to ``metrics.json``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_images, train_labels = _subset(data.load(config.dataset, "train", root=root),
+                                         config.train_subset)
+    test_images, test_labels = _subset(data.load(config.dataset, "test", root=root),
+                                       config.test_subset)
+    generator = torch.Generator().manual_seed(config.seed)
+    network = TTFSNetwork(config.network).reset_parameters(generator)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
+    history, start_epoch = [], 0
+    checkpoint_path = out_dir / "checkpoint.pt"
+    if resume and checkpoint_path.is_file():
+        state = _load_checkpoint(checkpoint_path, config)
+        network.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        history, start_epoch = state["history"], state["epoch"]
+    _write_json(out_dir / "config.json", config.to_json())
+    labels_all = torch.from_numpy(train_labels.astype('int64'))
+    n_batches = math.ceil(len(labels_all) / config.batch_size)
+    metrics = _metrics(network, history, test_images, test_labels, config, start_epoch)
+    for epoch in range(start_epoch, config.epochs):
+        network.train()
+        started = time.perf_counter()
+        permutation = torch.randperm(len(labels_all), generator=generator)
+        batches = range(n_batches)
+        if progress is not None:
+            batches = progress(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}")
+        sums = {"loss": 0.0, "cross_entropy": 0.0, "window": 0.0, "penalty": 0.0, "correct": 0}
+        for batch in batches:
+            index = permutation[batch * config.batch_size:(batch + 1) * config.batch_size]
+            input_times = network.encode(train_images[index.numpy()])
+            labels = labels_all[index]
+            scans = network.scans(input_times)
+            cross_entropy, window = loss_terms(network, input_times, labels, scans,
+                                               tau_soft=config.tau_soft, gamma1=config.gamma1)
+            penalty = (hidden_penalty(config.reg, network, input_times, scans, v_hat=config.v_hat)
+                       if config.gamma2 > 0 else cross_entropy.new_zeros(()))
+            loss = cross_entropy + config.gamma1 * window + config.gamma2 * penalty
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"loss became {float(loss)} in epoch {epoch + 1}, batch "
+                                   f"{batch}: lower lr or gamma2")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                final = network.final_potentials(scans[-2].times if len(scans) > 1
+                                                 else input_times)
+                sums["correct"] += int((predict(scans[-1].times, final) == labels).sum())
+            for key, value in (("loss", loss), ("cross_entropy", cross_entropy),
+                               ("window", window), ("penalty", penalty)):
+                sums[key] += float(value.detach()) * len(labels)
+            if hasattr(batches, "set_postfix"):
+                batches.set_postfix(loss=f"{float(loss):.4f}")
+        scheduler.step()
+        n = len(labels_all)
+        record = {key: value / n for key, value in sums.items() if key != "correct"}
+        record.update(epoch=epoch + 1, train_accuracy=sums["correct"] / n,
+                      train_seconds=time.perf_counter() - started)
+        network.eval()
+        test = evaluate(network, test_images, test_labels)
+        record.update(test_accuracy=test["accuracy"], firing_rate=test["firing_rate"],
+                      firing_rate_mean=test["firing_rate_mean"])
+        history.append(record)
+        _save_epoch(out_dir, network, optimizer, scheduler, generator, history, config)
+        metrics = _metrics(network, history, test_images, test_labels, config, epoch + 1, test)
+        _write_json(out_dir / "metrics.json", metrics)
+    if not history:
+        raise ValueError(f"{checkpoint_path} already holds all {config.epochs} epochs")
+    return metrics
+
+
+def _metrics(network, history, test_images, test_labels, config, epochs_done, test=None):
+    if test is None:
+        return {}
+    return {"test_accuracy": test["accuracy"], "firing_rate": test["firing_rate"],
+            "firing_rate_mean": test["firing_rate_mean"], "test_samples": len(test_labels),
+            "epochs_done": epochs_done, "complete": epochs_done >= config.epochs,
+            "history": history, "schema_version": SCHEMA_VERSION}
+
+
+def _save_epoch(out_dir, network, optimizer, scheduler, generator, history, config):
+    state = {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+             "history": history, "epoch": len(history), "config": config.to_json()}
+    _atomic_write(out_dir / "checkpoint.pt", lambda p: torch.save(state, p))
+    _atomic_write(out_dir / f"checkpoint_epoch{len(history)}.pt",
+                  lambda p: torch.save(network.state_dict(), p))
+    _atomic_write(out_dir / "model.pt", lambda p: torch.save(network.state_dict(), p))
+
+
+def _load_checkpoint(path, config):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises several types for a corrupt file
+        raise ValueError(f"{path}: cannot read checkpoint ({exc.__class__.__name__})") from None
+    saved = TrainConfig.from_json(state.get("config", {}))
+    if saved != config:
+        raise ValueError(f"{path}: checkpoint was trained with another config; resume with "
+                         f"the same options or a new --out")
+    return state
+
+
+def load_run(run_dir):
+    """Load a trained run: ``(network in eval mode, config dict)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        if ``config.json`` or ``model.pt`` is missing (the message names the file).
+    ValueError
+        if either is corrupt or does not match the other.
+    """
+    run_dir = Path(run_dir)
+    config_path, model_path = run_dir / "config.json", run_dir / "model.pt"
+    for path in (config_path, model_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: not a training run directory")
+    try:
+        values = json.loads(config_path.read_text())
+        network_config = NetworkConfig.from_dict(values)
+    except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{config_path}: corrupt config ({exc})") from None
+    network = TTFSNetwork(network_config)
+    try:
+        state = torch.load(model_path, map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+    except Exception as exc:  # torch raises several types for a corrupt file
+        raise ValueError(f"{model_path}: corrupt or mismatched state dict "
+                         f"({exc.__class__.__name__})") from None
+    return network.eval(), values
