@@ -165,10 +165,12 @@ def _run_chunk(padded, threshold, K, in_steps, delivered, width):
     _prefix_sum(slope)
     v_end = slope * length[:, :, None]
     _prefix_sum(v_end)
-    first = (v_end >= threshold).argmax(axis=0)
-    sample = np.arange(s.shape[1])[:, None]
-    fired = v_end[first, sample, np.arange(slope.shape[2])] >= threshold
+    reached = v_end >= threshold
+    _running_or(reached)
+    first = width - reached.sum(axis=0, dtype=np.int32)
+    fired = first < width
     at = np.where(fired, first, width - 1)
+    sample = np.arange(s.shape[1])[:, None]
     neuron = np.arange(slope.shape[2])
     slope_at = slope[at, sample, neuron].astype(np.int64)
     v_at = v_end[at, sample, neuron].astype(np.int64)
@@ -182,7 +184,7 @@ def _run_chunk(padded, threshold, K, in_steps, delivered, width):
     updates = np.maximum(last - arrival + 1, 0)
     stalled = slope == 0
     stalled &= (length > 0)[:, :, None]
-    g, b, i = np.nonzero(stalled)
+    g, b, i = np.unravel_index(np.flatnonzero(stalled), stalled.shape)
     zero = np.minimum(end[g, b], last[b, i]) - s[g, b]
     zero = np.where(g <= at[b, i], np.maximum(zero, 0), 0)
     updates = updates.sum(axis=1)
@@ -195,6 +197,13 @@ def _prefix_sum(array):
     rows = array.reshape(len(array), -1)
     for g in range(1, len(rows)):
         np.add(rows[g - 1], rows[g], out=rows[g])
+
+
+def _running_or(array):
+    """In-place cumulative OR along the first axis (``argmax`` along it is slower)."""
+    rows = array.reshape(len(array), -1)
+    for g in range(1, len(rows)):
+        np.bitwise_or(rows[g - 1], rows[g], out=rows[g])
 
 
 def _count_synops(in_steps, delivered, fire, K):
