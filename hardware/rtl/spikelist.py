@@ -121,7 +121,7 @@ class SpikeList(wiring.Component):
             with m.If(remaining[i]):
                 m.d.comb += position.eq(i)
         offset = Array(Const(self._starts[i // self._lanes] + i % self._lanes,
-                             range(self._n + 1)) for i in range(width))
+                             range(self._n + self._lanes)) for i in range(width))
         m.d.comb += [self.read_valid.eq(have),
                      self.read_index.eq(offset[position] + group * self._lanes)]
 
