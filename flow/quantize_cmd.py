@@ -47,7 +47,9 @@ def _run_quantize(args):
     net, config = from_model.load_run(run_dir)
     dataset = config.get("dataset", "mnist")
     data = from_model.run_data(dataset, calibration_samples=args.calibration_samples,
-                               test_samples=args.test_samples, root=args.data_dir)
+                               test_samples=args.test_samples,
+                               finetune_samples=args.qat_samples if args.qat_epochs else 0,
+                               root=args.data_dir)
     if args.sweep:
         return _sweep(args, run_dir, net, data)
     limits = _limits(args)
@@ -152,8 +154,10 @@ def add_parser(subparsers):
     p.add_argument("--qat-epochs", type=int, default=0,
                    help="epochs of quantization-aware fine-tuning on the calibration samples")
     p.add_argument("--qat-lr", type=float, default=1e-4, help="fine-tuning learning rate")
+    p.add_argument("--qat-samples", type=int, default=10000,
+                   help="training samples for fine-tuning (default 10000)")
     p.add_argument("--calibration-samples", type=int, default=1024,
-                   help="training samples for calibration and fine-tuning (default 1024)")
+                   help="training samples for calibration (default 1024)")
     p.add_argument("--test-samples", type=int, default=0,
                    help="evaluate on the first N test samples (default 0: all)")
     p.add_argument("--sweep", action="store_true",

@@ -171,27 +171,38 @@ class RunData:
 
     Members
     -------
-    calibration : uint8 images [n, ...] from the training split (calibration, fine-tuning)
+    calibration : uint8 images [n, ...] from the training split, for pass 2
     calibration_labels : their labels
     test, test_labels : the test split (or its first samples)
+    finetune, finetune_labels : training images and labels for fine-tuning
     """
 
     calibration: np.ndarray
     calibration_labels: np.ndarray
     test: np.ndarray
     test_labels: np.ndarray
+    finetune: np.ndarray = None
+    finetune_labels: np.ndarray = None
 
 
-def run_data(dataset, *, calibration_samples=1024, test_samples=0, root=None, seed=0):
-    """Training samples drawn with ``seed`` and the first ``test_samples`` test samples (0 = all)."""
+def run_data(dataset, *, calibration_samples=1024, test_samples=0, finetune_samples=0,
+             root=None, seed=0):
+    """Samples for :func:`quantize_run`.
+
+    ``calibration_samples`` and ``finetune_samples`` training samples are drawn with ``seed``
+    (the calibration samples are the first of the fine-tuning ones); the test samples are
+    the first ``test_samples`` of the test split (0 = all).
+    """
     train = datasets.load(dataset, "train", root=root)
     test = datasets.load(dataset, "test", root=root)
     if calibration_samples < 1:
         raise ValueError(f"calibration_samples must be at least 1, not {calibration_samples}")
-    pick = np.sort(np.random.default_rng(seed).permutation(len(train.labels))[:calibration_samples])
+    order = np.random.default_rng(seed).permutation(len(train.labels))
+    pick = np.sort(order[:calibration_samples])
+    tune = np.sort(order[:finetune_samples])
     n_test = test_samples or len(test.labels)
     return RunData(train.images[pick], train.labels[pick], test.images[:n_test].copy(),
-                   test.labels[:n_test].copy())
+                   test.labels[:n_test].copy(), train.images[tune], train.labels[tune])
 
 
 def quantize_run(net, data, config, *, qat=None, meta=None):
@@ -205,11 +216,13 @@ def quantize_run(net, data, config, *, qat=None, meta=None):
                          meta=meta)
     tuned_accuracy = None
     if qat is not None and qat.epochs > 0:
-        net = finetune(net, network, data.calibration, data.calibration_labels, qat)
+        if data.finetune is None or not len(data.finetune):
+            raise ValueError("fine-tuning needs training samples: set finetune_samples")
+        net = finetune(net, network, data.finetune, data.finetune_labels, qat)
         tuned_accuracy = float((float_predictions(net, data.test) == data.test_labels).mean())
         network = q.quantize(float_network(net), config, clips=q.grid_clips(network),
                              meta={**(meta or {}), "qat_epochs": qat.epochs,
-                                   "qat_samples": len(data.calibration_labels)})
+                                   "qat_samples": len(data.finetune_labels)})
     result = reference.evaluate(network, data.test, data.test_labels)
     return network, metrics(network, result, float_accuracy=float_accuracy,
                             finetuned_float_accuracy=tuned_accuracy,

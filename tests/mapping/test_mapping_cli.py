@@ -87,3 +87,17 @@ def test_cli_allocate_resplits_a_saved_network(run_dir, capsys):
     assert "layer 0: 24 neurons on 5 cores" in capsys.readouterr().out
     cores = allocation.load(run_dir, netmod.load(run_dir)).layer_cores(0)
     assert [(c.start, c.stop) for c in cores] == [(0, 5), (5, 10), (10, 14), (14, 19), (19, 24)]
+
+
+def test_cli_quantize_with_fine_tuning_records_it(tmp_path, run_dir, capsys):
+    target = tmp_path / "run"
+    target.mkdir()
+    for name in ("model.pt", "config.json"):
+        (target / name).write_bytes((run_dir / name).read_bytes())
+    assert ttfs("quantize", target, "--weight-bits", 4, "--steps", 32, "--qat-epochs", 1,
+                "--qat-samples", 256, "--qat-lr", "1e-3", "--test-samples", 100,
+                "--calibration-samples", 100) == 0
+    metrics = json.loads((target / "quant_metrics.json").read_text())
+    assert metrics["qat_epochs"] == 1 and 0 <= metrics["finetuned_float_accuracy"] <= 1
+    network = netmod.load(target)
+    assert network.meta["qat_epochs"] == 1 and network.meta["qat_samples"] == 256
