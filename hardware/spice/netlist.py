@@ -14,13 +14,15 @@ Both levels compute the ramp of :mod:`hardware.spice.ramp` with the mapping of
   every source cut, stays above the trip point, :data:`BEHAVIORAL_TRIP` of the swing above
   the threshold. The firing time of this level is the membrane's crossing of the threshold. The
   membrane starts at ``v_rest_V`` (transient with ``uic``).
-* :func:`transistor`: per input a unit cell repeated ``|w|`` times: a long-channel current
-  source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on a shared bias line, in
-  series with a minimum-size switch driven by the spike; the bias lines are cut and pulled off
+* :func:`transistor`: per input a unit cell repeated ``|w|`` times: a long-channel cascoded
+  current source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on shared bias
+  lines, in series with a minimum-size switch driven by the spike; the bias lines are cut and pulled off
   by the latch after firing; a two-stage comparator (differential pair with mirror load,
   common-source stage, inverter) whose bias is also cut after firing (its second stage is
   then pulled low, which keeps the output high and nothing half-way); a NOR latch; a reset
-  switch that holds the membrane at ``v_rest_V`` for ``reset_s``. Gate biases come from ideal
+  switch that holds the membrane at ``v_rest_V`` for ``reset_s``; the latch output ``fire``
+  (where the firing time is measured) drives the bias-line gates through a buffer chain
+  sized for them. Gate biases come from ideal
   sources at the level-1 value that gives ``I_unit`` at mid-swing.
 
 Node names shared by both levels: ``vdd``, ``mem`` (membrane), ``fire`` (latch output).
@@ -36,6 +38,9 @@ from . import ramp
 from .technology import DEFAULT
 
 LEVELS = ("behavioral", "transistor")
+
+#: Unit synapse cells served by one unit of a bias-line gate.
+BIAS_UNITS_PER_GATE = 32
 
 #: The behavioral latch trips this fraction of the swing above the threshold, so that the
 #: membrane's crossing of the threshold itself lies on the unperturbed ramp.
@@ -193,69 +198,87 @@ class Comparator(SubCircuitFactory):
 
 
 class SourcingSynapse(SubCircuitFactory):
-    """Unit cell of a positive weight, repeated ``units`` times: PMOS source and PMOS switch
-    (on while ``gate`` is low)."""
+    """Unit cell of a positive weight, repeated ``units`` times: PMOS current source, PMOS
+    cascode (gate ``cbias``) and PMOS switch (on while ``gate`` is low)."""
 
     NAME = "syn_p"
-    NODES = ("vdd", "bias", "gate", "mem")
+    NODES = ("vdd", "bias", "cbias", "gate", "mem")
 
     def __init__(self, tech=DEFAULT):
         super().__init__(units=1)
         self.M("cs", "x", "bias", "vdd", "vdd", model="pcs", w=tech.w_cs_m, l=tech.l_cs_m,
                m="{units}")
-        self.M("sw", "mem", "gate", "x", "vdd", model="psw", w=tech.w_min_m, l=tech.l_min_m,
+        self.M("cas", "y", "cbias", "x", "vdd", model="pcas", w=tech.w_cas_m, l=tech.l_cas_m,
+               m="{units}")
+        self.M("sw", "mem", "gate", "y", "vdd", model="psw", w=tech.w_min_m, l=tech.l_min_m,
                m="{units}")
 
 
 class SinkingSynapse(SubCircuitFactory):
-    """Unit cell of a negative weight, repeated ``units`` times: NMOS source and NMOS switch
-    (on while ``gate`` is high)."""
+    """Unit cell of a negative weight, repeated ``units`` times: NMOS current source, NMOS
+    cascode (gate ``cbias``) and NMOS switch (on while ``gate`` is high)."""
 
     NAME = "syn_n"
-    NODES = ("bias", "gate", "mem")
+    NODES = ("bias", "cbias", "gate", "mem")
 
     def __init__(self, tech=DEFAULT):
         super().__init__(units=1)
         self.M("cs", "x", "bias", self.gnd, self.gnd, model="ncs", w=tech.w_cs_m,
                l=tech.l_cs_m, m="{units}")
-        self.M("sw", "mem", "gate", "x", self.gnd, model="nsw", w=tech.w_min_m,
+        self.M("cas", "y", "cbias", "x", self.gnd, model="ncas", w=tech.w_cas_m,
+               l=tech.l_cas_m, m="{units}")
+        self.M("sw", "mem", "gate", "y", self.gnd, model="nsw", w=tech.w_min_m,
                l=tech.l_min_m, m="{units}")
 
 
 class BiasGate(SubCircuitFactory):
     """Passes bias ``src`` to ``out`` until the neuron fires, then pulls ``out`` to the
     rail that turns the biased devices off: ground for NMOS biases (``polarity`` "n"),
-    ``vdd`` for PMOS biases ("p"). ``enable`` must be the inverse of ``fire`` derived from
-    ``fire`` alone (not the latch's other output): during reset both latch outputs may sit
-    low if the comparator starts high, and a comparator disabled by that would keep it so."""
+    ``vdd`` for PMOS biases ("p"). Its ``units`` scale with the synapse cells on the line
+    (:data:`BIAS_UNITS_PER_GATE` each), so that a line of any fan-in recovers as fast from
+    the charge that switching cells couple into it. ``fire``/``enable`` must be buffered
+    copies of the latch output ``fire`` and its inverse derived from it alone (not the
+    latch's other output): during reset both latch outputs may sit low if the comparator
+    starts high, and a comparator disabled by that would keep it so."""
 
     NODES = ("vdd", "src", "out", "fire", "enable")
 
     def __init__(self, polarity, tech=DEFAULT):
         self.NAME = f"biasgate_{polarity}"
-        super().__init__()
-        w, l = _num(20 * tech.w_min_m), tech.l_min_m
+        super().__init__(units=1)
+        w, l, m = _num(20 * tech.w_min_m), tech.l_min_m, "{units}"
         if polarity == "n":
-            self.M("pass", "out", "enable", "src", self.gnd, model="nsw", w=w, l=l)
-            self.M("off", "out", "fire", self.gnd, self.gnd, model="nsw", w=w, l=l)
+            self.M("pass", "out", "enable", "src", self.gnd, model="nsw", w=w, l=l, m=m)
+            self.M("off", "out", "fire", self.gnd, self.gnd, model="nsw", w=w, l=l, m=m)
         elif polarity == "p":
-            self.M("pass", "out", "fire", "src", "vdd", model="psw", w=w, l=l)
-            self.M("off", "out", "enable", "vdd", "vdd", model="psw", w=w, l=l)
+            self.M("pass", "out", "fire", "src", "vdd", model="psw", w=w, l=l, m=m)
+            self.M("off", "out", "enable", "vdd", "vdd", model="psw", w=w, l=l, m=m)
         else:
             raise ValueError(f"polarity must be 'n' or 'p', not {polarity!r}")
 
 
 def bias_voltages(tech):
-    """Ideal bias voltages of a layer: ``vbp`` (PMOS sources), ``vbn`` (NMOS sources), both
-    giving ``I_unit`` per unit cell with the membrane at mid-swing, and ``vbt`` (comparator
-    tail, ``i_tail_A``)."""
-    i_unit = tech.i_unit_A
+    """Ideal bias voltages (level-1 square law with ``lambda`` and body effect):
+
+    ``vbp``/``vbn`` set ``i_unit_A`` in the PMOS/NMOS source device, whose drain the cascode
+    holds ``cascode_margin_V`` beyond the edge of saturation; ``vcp``/``vcn`` are the
+    cascode gates that put it there with the membrane at mid-swing; ``vbt`` sets the
+    comparator tail current ``i_tail_A``."""
+    i_unit, w, l = tech.i_unit_A, tech.w_cs_m, tech.l_cs_m
+    wc, lc = tech.w_cas_m, tech.l_cas_m
     v_mid = tech.v_rest_V + tech.v_swing_V / 2
     pcs, ncs, nsw = tech.model("pcs"), tech.model("ncs"), tech.model("nsw")
-    vsg = pcs.gate_drive_V(i_unit, tech.w_cs_m, tech.l_cs_m, tech.vdd_V - v_mid)
-    vgs = ncs.gate_drive_V(i_unit, tech.w_cs_m, tech.l_cs_m, v_mid)
-    vgt = nsw.gate_drive_V(tech.i_tail_A, 2 * tech.w_min_m, tech.l_min_m, 0.5)
-    return {"vbp": _num(tech.vdd_V - vsg), "vbn": _num(vgs), "vbt": _num(vgt)}
+    pcas, ncas = tech.model("pcas"), tech.model("ncas")
+    vsd = pcs.overdrive_V(i_unit, w, l) + tech.cascode_margin_V
+    x_p = tech.vdd_V - vsd
+    vcp = x_p - pcas.gate_drive_V(i_unit, wc, lc, x_p - v_mid, vsb_V=vsd)
+    vds = ncs.overdrive_V(i_unit, w, l) + tech.cascode_margin_V
+    vcn = vds + ncas.gate_drive_V(i_unit, wc, lc, v_mid - vds, vsb_V=vds)
+    return {"vbp": _num(tech.vdd_V - pcs.gate_drive_V(i_unit, w, l, vsd)),
+            "vcp": _num(vcp),
+            "vbn": _num(ncs.gate_drive_V(i_unit, w, l, vds)),
+            "vcn": _num(vcn),
+            "vbt": _num(nsw.gate_drive_V(tech.i_tail_A, 2 * tech.w_min_m, tech.l_min_m, 0.5))}
 
 
 def transistor(neuron, tech=DEFAULT):
@@ -278,10 +301,17 @@ def transistor(neuron, tech=DEFAULT):
         (0.0, tech.vdd_V), (_num(t_rst - tech.edge_s), tech.vdd_V), (t_rst, 0.0)])
     c.C("mem", "mem", c.gnd, _num(tech.c_mem_F(neuron.threshold)))
     c.M("rst", "mem", "rst", "vrest", c.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m)
-    c.X("en", Inverter.NAME, "vdd", "fire", "enable", units=1)
-    c.X("gp", "biasgate_p", "vdd", "vbp_src", "bp", "fire", "enable")
-    c.X("gn", "biasgate_n", "vdd", "vbn_src", "bn", "fire", "enable")
-    c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "fire", "enable")
+    units = np.abs(neuron.weights)
+    gates = {pol: max(1, -(-int(units[sign].sum()) // BIAS_UNITS_PER_GATE))
+             for pol, sign in (("p", neuron.weights > 0), ("n", neuron.weights < 0))}
+    strong = gates["p"] + gates["n"] + 1
+    c.X("kb", Inverter.NAME, "vdd", "fire", "fire_n", units=int(np.ceil(np.sqrt(strong))))
+    c.X("kill", Inverter.NAME, "vdd", "fire_n", "kill", units=strong)
+    c.X("en", Inverter.NAME, "vdd", "kill", "enable", units=strong)
+    for pol, count in gates.items():
+        c.X(f"g{pol}", f"biasgate_{pol}", "vdd", f"vb{pol}_src", f"b{pol}", "kill", "enable",
+            units=count)
+    c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "kill", "enable")
     c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire", "cmp")
     c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
     _add_synapses(c, neuron, tech)
@@ -310,9 +340,9 @@ def _add_synapses(c, neuron, tech):
             name, gate = f"{prefix}{step}", f"{'sp' if sinking else 'sb'}{step}"
             _spike_driver(c, tech, gate, step, sinking, units)
         if sinking:
-            c.X(name, SinkingSynapse.NAME, "bn", gate, "mem", units=units)
+            c.X(name, SinkingSynapse.NAME, "bn", "vcn_src", gate, "mem", units=units)
         else:
-            c.X(name, SourcingSynapse.NAME, "vdd", "bp", gate, "mem", units=units)
+            c.X(name, SourcingSynapse.NAME, "vdd", "bp", "vcp_src", gate, "mem", units=units)
 
 
 def _spike_driver(c, tech, node, step, active_high, units):
@@ -339,4 +369,4 @@ def supplies(level):
     """Names of the voltage sources whose delivered energy is the neuron's energy."""
     if level == "behavioral":
         return ("Vdd",)
-    return ("Vdd", "Vdrv", "Vrest", "Vbp", "Vbn", "Vbt")
+    return ("Vdd", "Vdrv", "Vrest", "Vbp", "Vcp", "Vbn", "Vcn", "Vbt")

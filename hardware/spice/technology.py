@@ -66,27 +66,35 @@ class MosModel:
                 "lambda": self.lambda_per_V, "gamma": self.gamma_sqrtV, "phi": self.phi_V,
                 "tox": self.tox_m, "cgso": self.cgso_F_per_m, "cgdo": self.cgdo_F_per_m}
 
-    def gate_drive_V(self, current_A, w_m, l_m, vds_V):
+    def gate_drive_V(self, current_A, w_m, l_m, vds_V, vsb_V=0.0):
         """``|V_GS|`` at which a saturated device of ``w_m/l_m`` carries ``current_A``
-        with ``|V_DS| = vds_V`` and no body bias (level-1 square law with ``lambda``)."""
+        with ``|V_DS| = vds_V`` and ``|V_SB| = vsb_V`` (level-1 square law with ``lambda``
+        and the body effect)."""
         if current_A <= 0:
             raise ValueError(f"current_A must be positive, not {current_A}")
         beta = self.kp_A_per_V2 * w_m / l_m
         overdrive = math.sqrt(2.0 * current_A / (beta * (1.0 + self.lambda_per_V * vds_V)))
-        return abs(self.vto_V) + overdrive
+        body = self.gamma_sqrtV * (math.sqrt(self.phi_V + vsb_V) - math.sqrt(self.phi_V))
+        return abs(self.vto_V) + body + overdrive
+
+    def overdrive_V(self, current_A, w_m, l_m):
+        """Overdrive of a saturated device carrying ``current_A`` (ignoring ``lambda``)."""
+        return math.sqrt(2.0 * current_A / (self.kp_A_per_V2 * w_m / l_m))
 
 
 #: Generic 0.18 um CMOS, level 1. Not a foundry model: the numbers are the textbook figures of
 #: that node. t_ox = 4.1 nm gives C_ox = 8.4 fF/um^2; with low-field mobilities of about
 #: 330 (electrons) and 85 (holes) cm^2/Vs, KP = mu*C_ox = 280 and 70 uA/V^2; |V_T0| = 0.45 V
 #: at V_DD = 1.8 V; overlap capacitance 0.3 fF/um. Channel-length modulation scales as 1/L:
-#: lambda = 0.04 um/V / L, so 0.2 /V at the minimum L = 0.18 um (switches, logic) and
-#: 0.02 /V at L = 2 um (the long current-source devices).
+#: lambda = 0.04 um/V / L, so 0.2 /V at the minimum L = 0.18 um (switches, logic), 0.08 /V
+#: at L = 0.5 um (cascodes) and 0.01 /V at L = 4 um (current sources).
 GENERIC_180NM_MODELS = (
     MosModel("nsw", "nmos", 0.45, 280e-6, 0.2),
     MosModel("psw", "pmos", -0.45, 70e-6, 0.2),
-    MosModel("ncs", "nmos", 0.45, 280e-6, 0.02),
-    MosModel("pcs", "pmos", -0.45, 70e-6, 0.02),
+    MosModel("ncas", "nmos", 0.45, 280e-6, 0.08),
+    MosModel("pcas", "pmos", -0.45, 70e-6, 0.08),
+    MosModel("ncs", "nmos", 0.45, 280e-6, 0.01),
+    MosModel("pcs", "pmos", -0.45, 70e-6, 0.01),
 )
 
 
@@ -106,18 +114,22 @@ class Technology:
     reset_s : how long the membrane and latch are held in reset at the start (< dt_s)
     c_load_F : comparator output load of the behavioral level
     i_tail_A : comparator bias current of each of its two stages (transistor level)
-    models : level-1 MOSFET models ``nsw``, ``psw`` (min length), ``ncs``, ``pcs`` (long)
+    models : level-1 MOSFET models ``nsw``, ``psw`` (min length), ``ncas``, ``pcas``
+        (cascodes), ``ncs``, ``pcs`` (long current sources)
     l_min_m, w_min_m : length and width of switches and logic
     l_cs_m, w_cs_m : length and width of one unit synaptic current-source device
+    l_cas_m, w_cas_m : length and width of its cascode (short and narrow: little charge to
+        dump onto the membrane when the switch closes)
+    cascode_margin_V : how far the current-source device sits beyond the edge of saturation
     characterization_threshold : integer threshold at which per-event energies are measured
     """
 
     name: str = "generic-180nm"
     vdd_V: float = 1.8
-    i_unit_A: float = 100e-9
+    i_unit_A: float = 400e-9
     dt_s: float = 100e-9
-    v_rest_V: float = 0.6
-    v_swing_V: float = 0.6
+    v_rest_V: float = 0.8
+    v_swing_V: float = 0.5
     edge_s: float = 1e-9
     reset_s: float = 50e-9
     c_load_F: float = 10e-15
@@ -125,13 +137,17 @@ class Technology:
     models: tuple = GENERIC_180NM_MODELS
     l_min_m: float = 0.18e-6
     w_min_m: float = 0.5e-6
-    l_cs_m: float = 2e-6
+    l_cs_m: float = 4e-6
     w_cs_m: float = 1e-6
+    l_cas_m: float = 0.5e-6
+    w_cas_m: float = 1e-6
+    cascode_margin_V: float = 0.1
     characterization_threshold: int = 256
 
     def __post_init__(self):
         for key in ("vdd_V", "i_unit_A", "dt_s", "v_swing_V", "edge_s", "reset_s", "c_load_F",
-                    "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m"):
+                    "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m", "l_cas_m", "w_cas_m",
+                    "cascode_margin_V"):
             value = getattr(self, key)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{key} must be a positive number, not {value!r}")
@@ -143,7 +159,7 @@ class Technology:
             raise ValueError(f"need edge_s < reset_s < dt_s, got {self.edge_s}, "
                              f"{self.reset_s}, {self.dt_s}")
         names = {m.name for m in self.models}
-        missing = {"nsw", "psw", "ncs", "pcs"} - names
+        missing = {"nsw", "psw", "ncas", "pcas", "ncs", "pcs"} - names
         if missing:
             raise ValueError(f"models lack {sorted(missing)}")
         if not (isinstance(self.characterization_threshold, int)
@@ -185,12 +201,12 @@ class Technology:
         """A JSON-ready description (recorded in every result and energy model)."""
         doc = {key: getattr(self, key) for key in (
             "name", "vdd_V", "i_unit_A", "dt_s", "v_rest_V", "v_swing_V", "edge_s", "reset_s",
-            "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m",
+            "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m", "l_cas_m", "w_cas_m", "cascode_margin_V",
             "characterization_threshold")}
         doc["models"] = [{"name": m.name, "polarity": m.polarity, **m.parameters()}
                          for m in self.models]
         return doc
 
 
-#: The default technology: 1.8 V, 100 nA per weight unit, 100 ns per step, generic 180 nm.
+#: The default technology: 1.8 V, 400 nA per weight unit, 100 ns per step, generic 180 nm.
 DEFAULT = Technology()

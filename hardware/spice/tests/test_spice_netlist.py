@@ -29,19 +29,19 @@ def test_netlist_matches_golden_deck(level):
 def test_netlist_behavioral_maps_weights_and_threshold():
     text = str(netlist.behavioral(NEURON))
     c_mem = 20 * DEFAULT.i_unit_A * DEFAULT.dt_s / DEFAULT.v_swing_V
-    assert f"Cmem mem 0 {c_mem:.9g} ic=0.6" in text
+    assert f"Cmem mem 0 {c_mem:.9g} ic={DEFAULT.v_rest_V}" in text
     # step 4 carries weights 5 and 2 of the same sign: one source of 7 units
-    assert "Bp4 vdd mem i=7e-07*" in text
-    assert "Bn2 mem 0 i=2e-07*" in text
+    assert f"Bp4 vdd mem i={7 * DEFAULT.i_unit_A:.9g}*" in text
+    assert f"Bn2 mem 0 i={2 * DEFAULT.i_unit_A:.9g}*" in text
     # the input at step 9 is never delivered (K - 2 = 8), the zero weight never drives
     assert "s9" not in text and "Bp1" not in text
 
 
 def test_netlist_transistor_merges_cells_of_a_step():
     text = str(netlist.transistor(NEURON))
-    assert "Xp4 vdd bp sb4 mem syn_p units=7" in text
-    assert "Xn2 bn sp2 mem syn_n units=2" in text
-    assert "Xpidle vdd bp vdd mem syn_p units=1" in text
+    assert "Xp4 vdd bp vcp_src sb4 mem syn_p units=7" in text
+    assert "Xn2 bn vcn_src sp2 mem syn_n units=2" in text
+    assert "Xpidle vdd bp vcp_src vdd mem syn_p units=1" in text
 
 
 def test_netlist_threshold_voltage_is_the_swing():
@@ -50,14 +50,29 @@ def test_netlist_threshold_voltage_is_the_swing():
         assert threshold * DEFAULT.i_unit_A * DEFAULT.dt_s / c == pytest.approx(DEFAULT.v_swing_V)
 
 
-def test_netlist_bias_gives_unit_current_at_mid_swing():
-    bias = netlist.bias_voltages(DEFAULT)
-    pcs = DEFAULT.model("pcs")
-    v_mid = DEFAULT.v_rest_V + DEFAULT.v_swing_V / 2
-    vov = DEFAULT.vdd_V - bias["vbp"] - abs(pcs.vto_V)
-    beta = pcs.kp_A_per_V2 * DEFAULT.w_cs_m / DEFAULT.l_cs_m
-    current = beta / 2 * vov ** 2 * (1 + pcs.lambda_per_V * (DEFAULT.vdd_V - v_mid))
-    assert current == pytest.approx(DEFAULT.i_unit_A, rel=1e-6)
+def _square_law(model, vgs, vds, vsb, w, l):
+    vt = abs(model.vto_V) + model.gamma_sqrtV * (np.sqrt(model.phi_V + vsb)
+                                                 - np.sqrt(model.phi_V))
+    return model.kp_A_per_V2 * w / l / 2 * (vgs - vt) ** 2 * (1 + model.lambda_per_V * vds)
+
+
+def test_netlist_bias_gives_unit_current_with_cascode_in_saturation():
+    t = DEFAULT
+    bias = netlist.bias_voltages(t)
+    pcs, pcas = t.model("pcs"), t.model("pcas")
+    v_mid = t.v_rest_V + t.v_swing_V / 2
+    vsd = np.sqrt(2 * t.i_unit_A / (pcs.kp_A_per_V2 * t.w_cs_m / t.l_cs_m)) + t.cascode_margin_V
+    current = _square_law(pcs, t.vdd_V - bias["vbp"], vsd, 0.0, t.w_cs_m, t.l_cs_m)
+    assert current == pytest.approx(t.i_unit_A, rel=1e-6)
+    x = t.vdd_V - vsd
+    cascode = _square_law(pcas, x - bias["vcp"], x - v_mid, vsd, t.w_cas_m, t.l_cas_m)
+    assert cascode == pytest.approx(t.i_unit_A, rel=1e-6)
+    ncs, ncas = t.model("ncs"), t.model("ncas")
+    vds = np.sqrt(2 * t.i_unit_A / (ncs.kp_A_per_V2 * t.w_cs_m / t.l_cs_m)) + t.cascode_margin_V
+    assert _square_law(ncs, bias["vbn"], vds, 0.0, t.w_cs_m, t.l_cs_m) == pytest.approx(
+        t.i_unit_A, rel=1e-6)
+    assert _square_law(ncas, bias["vcn"] - vds, v_mid - vds, vds, t.w_cas_m,
+                       t.l_cas_m) == pytest.approx(t.i_unit_A, rel=1e-6)
 
 
 def test_netlist_rejects_unknown_level():
