@@ -7,10 +7,14 @@ version, the top module's name, every port (name, direction, width) and the para
 that a test bench or a synthesis script needs nothing but these two files.
 """
 import json
+import re
+import subprocess
 from pathlib import Path
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
+
+from hardware import tools
 
 from .top import NetworkTop
 
@@ -77,11 +81,6 @@ def lint(verilog_path):
     waivers). Raises :class:`LintError` with Verilator's report if the waived run fails,
     :class:`hardware.tools.SimulatorMissing` if Verilator is absent.
     """
-    import re
-    import subprocess
-
-    from hardware import tools
-
     tools.require("verilator")
     waived = [f"-Wno-{name}" for name in LINT_WAIVERS]
     strict = subprocess.run(["verilator", "--lint-only", *waived, str(verilog_path)],

@@ -74,23 +74,12 @@ class NetworkTop(wiring.Component):
     """
 
     def __init__(self, network, allocation=None, *, lanes=1):
-        allocation = allocate(network, CoreLimits()) if allocation is None else allocation
-        n_layers = len(network.layers)
-        self._lanes = _lanes_per_layer(lanes, n_layers)
-        self._network, self._allocation = network, allocation
-        self._layers = []
-        for index, (layer, widths) in enumerate(zip(network.layers, network.widths)):
-            slices = allocation.layer_cores(index)
-            if not slices or slices[0].start != 0 or slices[-1].stop != layer.n_out:
-                raise ValueError(f"the allocation does not cover layer {index}")
-            cores = [SpikingCore(layer.weight[s.start:s.stop], threshold=layer.threshold,
-                                 weight_bits=network.weight_bits, slope_bits=widths.slope_bits,
-                                 potential_bits=widths.potential_bits,
-                                 lanes=self._lanes[index], steps=network.steps)
-                     for s in slices]
-            self._layers.append(Layer(cores, [s.start for s in slices],
-                                      track_argmax=index == n_layers - 1))
-        K, sizes = network.steps, network.sizes
+        try:
+            self._build_layers(network, allocation, lanes)
+        except ValueError:
+            self._MustUse__silence = True   # a rejected component is not an unused one
+            raise
+        K, sizes, n_layers = network.steps, network.sizes, len(network.layers)
         spike_in = wiring.Signature({
             "valid": Out(1), "ready": In(1), "index": Out(range(max(sizes[0], 2))),
             "step": Out(range(K + 1)), "last": Out(1)})
@@ -109,6 +98,24 @@ class NetworkTop(wiring.Component):
             "cycles": Out(CYCLE_BITS),
             "error": Out(1),
         })
+
+    def _build_layers(self, network, allocation, lanes):
+        allocation = allocate(network, CoreLimits()) if allocation is None else allocation
+        n_layers = len(network.layers)
+        self._lanes = _lanes_per_layer(lanes, n_layers)
+        self._network, self._allocation = network, allocation
+        self._layers = []
+        for index, (layer, widths) in enumerate(zip(network.layers, network.widths)):
+            slices = allocation.layer_cores(index)
+            if not slices or slices[0].start != 0 or slices[-1].stop != layer.n_out:
+                raise ValueError(f"the allocation does not cover layer {index}")
+            cores = [SpikingCore(layer.weight[s.start:s.stop], threshold=layer.threshold,
+                                 weight_bits=network.weight_bits, slope_bits=widths.slope_bits,
+                                 potential_bits=widths.potential_bits,
+                                 lanes=self._lanes[index], steps=network.steps)
+                     for s in slices]
+            self._layers.append(Layer(cores, [s.start for s in slices],
+                                      track_argmax=index == n_layers - 1))
 
     @property
     def network(self):

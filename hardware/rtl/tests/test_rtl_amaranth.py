@@ -48,6 +48,29 @@ def test_rtl_top_matches_reference_on_random_networks(spec):
     _check(network, allocation, spec.lanes, inputs)
 
 
+def _sweep_spec(seed):
+    """A random point of the parameter space: depth, sizes, widths, K, lanes, core size."""
+    rng = np.random.default_rng(1000 + seed)
+    depth = int(rng.integers(1, 4))
+    sizes = tuple(int(n) for n in rng.integers(1, 11, depth + 1))
+    lanes = tuple(int(x) for x in rng.integers(1, 9, depth))
+    return CaseSpec(sizes, weight_bits=int(rng.integers(2, 9)), steps=int(rng.integers(2, 21)),
+                    lanes=lanes, max_neurons=int(rng.integers(1, 8)), seed=2000 + seed,
+                    extremes=bool(rng.integers(0, 2)), input_rate=float(rng.uniform(0.2, 1.0)))
+
+
+@pytest.mark.amaranth
+@pytest.mark.parametrize("seed", range(24))
+def test_rtl_top_matches_reference_across_the_parameter_space(seed):
+    spec = _sweep_spec(seed)
+    network = random_network(spec)
+    allocation = allocate(network, CoreLimits(max_neurons=spec.max_neurons))
+    rng = np.random.default_rng(3000 + seed)
+    inputs = random_inputs(network.sizes[0], network.steps, 4, rng, spec.input_rate)
+    inputs[0] = np.where(inputs[0] < network.steps, network.steps - 1, network.steps)
+    _check(network, allocation, spec.lanes, inputs)
+
+
 @pytest.mark.amaranth
 def test_rtl_top_matches_reference_with_stalled_streams():
     spec = CaseSpec((6, 7, 4), weight_bits=4, steps=8, lanes=2, max_neurons=3, seed=21)
@@ -73,6 +96,14 @@ def test_rtl_top_counts_cycles_within_a_bound():
     top = NetworkTop(network, allocate(network), lanes=2)
     for got in amaranth_sim.run(top, inputs):
         assert 8 * 6 <= got.cycles <= 8 * (16 * 6 + 6 + 8)
+
+
+def test_rtl_top_rejects_lanes_of_the_wrong_count():
+    network = random_network(CaseSpec((4, 3, 2), seed=0))
+    with pytest.raises(ValueError) as info:
+        NetworkTop(network, lanes=(1, 2, 3))
+    assert str(info.value) == ("lanes must be an integer in [1, 64] or one per layer (2), "
+                               "not (1, 2, 3)")
 
 
 def test_rtl_pack_weights_puts_lane_b_of_group_g_at_input_times_groups():
