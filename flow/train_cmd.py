@@ -7,14 +7,17 @@ from model.train import TrainConfig
 _DEFAULTS = TrainConfig()
 
 
-def add_parser(subparsers):
-    parser = subparsers.add_parser("train", help="train a TTFS network (exact spike times)")
+def add_config_options(parser, *, regularizer=True):
+    """Add the options of a :class:`TrainConfig` (without the regularizer's if asked)."""
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     parser.add_argument("--arch", default="-".join(map(str, _DEFAULTS.arch)),
                         help="layer sizes, for example 784-400-400-400-10")
-    parser.add_argument("--reg", choices=("none", "m-ssr", "f-ssr", "vhat"), default="none")
-    for name in ("gamma1", "gamma2", "v_hat", "tau_soft", "lr", "lr_decay", "threshold",
-                 "t_max", "tau_in", "init_mean", "init_std"):
+    names = ["gamma1", "tau_soft", "lr", "lr_decay", "threshold", "t_max", "tau_in",
+             "init_mean", "init_std"]
+    if regularizer:
+        parser.add_argument("--reg", choices=("none", "m-ssr", "f-ssr", "vhat"), default="none")
+        names += ["gamma2", "v_hat"]
+    for name in names:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=float,
                             default=getattr(_DEFAULTS, name))
     for name in ("epochs", "batch_size", "seed", "train_subset", "test_subset"):
@@ -23,7 +26,12 @@ def add_parser(subparsers):
     parser.add_argument("--zero-pixels", choices=("silent", "spike"), default="silent",
                         help="whether pixels at 0 stay silent or spike at tau_in")
     parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads for this run (default 1: parallel runs share cores)")
+                        help="CPU threads per run (default 1: parallel runs share cores)")
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("train", help="train a TTFS network (exact spike times)")
+    add_config_options(parser)
     parser.add_argument("--out", required=True, type=Path, help="run directory, e.g. runs/NAME")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint.pt after its last finished epoch")
