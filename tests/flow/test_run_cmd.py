@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from flow import cli, run_cmd
@@ -45,6 +47,9 @@ def test_missing_simulator_is_one_line_error_before_any_stage(tmp_path, capsys, 
 
 
 @pytest.mark.slow
+@pytest.mark.icarus
+@pytest.mark.verilator
+@pytest.mark.ngspice
 def test_run_end_to_end_on_tiny_configuration(tmp_path, capsys):
     out_dir = tmp_path / "demo"
     status, out, err = main(["run", "--out", str(out_dir), "--hidden", "16", "--epochs", "1",
@@ -54,7 +59,6 @@ def test_run_end_to_end_on_tiny_configuration(tmp_path, capsys):
     for name in ("model.pt", "network.json", "weights.npz", "report.json", "report.md"):
         assert (out_dir / name).is_file(), name
     assert f"report: {out_dir / 'report.md'}" in out
-    import json
     doc = json.loads((out_dir / "report.json").read_text())
     assert doc["checks"]["cosim"]["status"] == "passed"
     assert "missing" not in doc["analog"]
