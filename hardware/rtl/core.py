@@ -181,8 +181,9 @@ class SpikingCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         lanes, groups, wb = self._lanes, self.groups, self._weight_bits
+        # memories have depth 2 at least: a zero-width address is not valid Verilog
         m.submodules.weights = weights = memory.Memory(
-            shape=unsigned(lanes * wb), depth=self.n_inputs * groups,
+            shape=unsigned(lanes * wb), depth=max(self.n_inputs * groups, 2),
             init=pack_weights(self._weight, lanes, wb))
         read = weights.read_port()
         m.d.comb += read.addr.eq(self.input * groups + self.group)
@@ -190,7 +191,7 @@ class SpikingCore(wiring.Component):
         sb, pb = self._slope_bits, self._potential_bits
         lane_bits = sb + pb + 1
         m.submodules.state = state = memory.Memory(
-            shape=unsigned(lanes * lane_bits), depth=groups, init=[])
+            shape=unsigned(lanes * lane_bits), depth=max(groups, 2), init=[])
         store = state.write_port()
         fetch = state.read_port(transparent_for=(store,))
         m.d.comb += fetch.addr.eq(self.group)
