@@ -154,6 +154,17 @@ def run_pipeline(config, *, report=print):
     return 0, artifacts
 
 
+def _collapse(paths, root):
+    """Files directly in ``root`` or one folder below it; deeper ones as their folder."""
+    shown = []
+    for path in paths:
+        parts = path.relative_to(root).parts
+        item = str(root.joinpath(*parts[:2])) + ("/" if len(parts) > 2 else "")
+        if item not in shown:
+            shown.append(item)
+    return shown
+
+
 def _run(args):
     config = DemoConfig(out=Path(args.out), dataset=args.dataset, hidden=tuple(args.hidden),
                         epochs=args.epochs, train_samples=args.train_samples,
@@ -165,10 +176,8 @@ def _run(args):
     status, artifacts = run_pipeline(config)
     print("artifacts:")
     for label, paths in artifacts.items():
-        shown = [str(p) for p in paths if "sim_build" not in p.parts][:12]
-        more = len(paths) - len(shown)
-        print(f"  {label}: {', '.join(shown) if shown else '(nothing new)'}"
-              + (f" and {more} more" if more > 0 else ""))
+        shown = _collapse(paths, config.out)
+        print(f"  {label}: {', '.join(shown) if shown else '(nothing new)'}")
     if status == 0:
         print(f"report: {config.out / 'report.md'}")
     return status

@@ -123,3 +123,12 @@ def test_bad_input_in_a_stage_is_one_line_error_naming_it(fake_flow, tmp_path, c
     assert err == (f"ttfs: error: stage fake-raise (`ttfs fake-raise {tmp_path / 'd'}`): "
                    f"network.json not found: run `ttfs quantize` first\n")
     assert _FakeStages.calls == ["fake-ok", "fake-raise"]
+
+
+def test_artifact_listing_collapses_build_folders(tmp_path):
+    root = tmp_path / "demo"
+    paths = [root / "report.md", root / "verilog" / "ttfs_top.v",
+             root / "cosim_build" / "icarus" / "sim.vvp", root / "cosim_build" / "icarus" / "a" / "b"]
+    assert run_cmd._collapse(paths, root) == [str(root / "report.md"),
+                                              str(root / "verilog" / "ttfs_top.v"),
+                                              str(root / "cosim_build" / "icarus") + "/"]
