@@ -19,13 +19,14 @@ class InferenceTimeout(RuntimeError):
     """An inference did not reach ``done`` within its cycle budget."""
 
 
-def run(top, input_steps, *, stall_seed=None, max_cycles=None):
+def run(top, input_steps, *, silent=False, stall_seed=None, max_cycles=None):
     """Simulate one inference per row of ``input_steps``; returns a list of :class:`Observed`.
 
     Parameters
     ----------
     top : NetworkTop
     input_steps : int array [batch, n_in], steps in [0, K] (K = no spike)
+    silent : also send the inputs that do not spike, as beats of step K
     stall_seed : int, optional
         seed of random stalls on both streams (none when omitted)
     max_cycles : int, optional
@@ -37,6 +38,13 @@ def run(top, input_steps, *, stall_seed=None, max_cycles=None):
         if an inference does not finish within ``max_cycles``.
     """
     input_steps = np.asarray(input_steps, dtype=np.int64)
+    return run_beats(top, [input_beats(row, top.network.steps, silent=silent)
+                           for row in input_steps], stall_seed=stall_seed, max_cycles=max_cycles)
+
+
+def run_beats(top, samples, *, stall_seed=None, max_cycles=None):
+    """Like :func:`run`, with the beats ``(index, step, last)`` of each sample given as is
+    (for example out of order, to provoke the protocol error)."""
     net = top.network
     K = net.steps
     if max_cycles is None:
@@ -51,8 +59,7 @@ def run(top, input_steps, *, stall_seed=None, max_cycles=None):
 
     async def bench(ctx):
         inp, out = top.spike_in, top.spike_out
-        for row in input_steps:
-            beats = input_beats(row, K)
+        for beats in samples:
             got = Observed()
             sent = 0
             for cycle in range(max_cycles):

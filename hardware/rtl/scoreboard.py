@@ -42,16 +42,17 @@ class Observed:
         return doc
 
 
-def input_beats(steps_row, K):
+def input_beats(steps_row, K, *, silent=False):
     """Beats ``(index, step, last)`` presenting one sample's input spike steps.
 
-    Spikes are sorted by step, then index; inputs that do not spike (step ``K``) are not
-    sent. A sample with no input spike is one beat ``(0, K, 1)``.
+    Spikes are sorted by step, then index. Inputs that do not spike (step ``K``) are not
+    sent, unless ``silent``: then they follow the spikes as beats of step ``K``. A sample
+    with no beat left is one beat ``(0, K, 1)``.
     """
     steps_row = np.asarray(steps_row, dtype=np.int64)
-    spiking = np.flatnonzero(steps_row < K)
-    order = spiking[np.lexsort((spiking, steps_row[spiking]))]
-    beats = [(int(i), int(steps_row[i]), 0) for i in order]
+    shown = np.arange(len(steps_row)) if silent else np.flatnonzero(steps_row < K)
+    order = shown[np.lexsort((shown, steps_row[shown]))]
+    beats = [(int(i), int(min(steps_row[i], K)), 0) for i in order]
     if not beats:
         return [(0, int(K), 1)]
     index, step, _ = beats[-1]

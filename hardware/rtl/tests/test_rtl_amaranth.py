@@ -80,6 +80,24 @@ def test_rtl_top_matches_reference_with_stalled_streams():
 
 
 @pytest.mark.amaranth
+def test_rtl_top_ignores_beats_of_step_K_among_the_inputs():
+    spec = CaseSpec((7, 5, 3), weight_bits=4, steps=6, lanes=2, max_neurons=2, seed=22)
+    network = random_network(spec)
+    inputs = random_inputs(7, 6, 4, np.random.default_rng(22), 0.5)
+    inputs[0] = 6
+    _check(network, allocate(network, CoreLimits(max_neurons=2)), 2, inputs, silent=True)
+
+
+@pytest.mark.amaranth
+def test_rtl_top_flags_beats_out_of_step_order():
+    network = random_network(CaseSpec((4, 3, 2), steps=6, seed=23))
+    top = NetworkTop(network, lanes=1)
+    in_order, out_of_order = [(0, 1, 0), (1, 3, 1)], [(0, 3, 0), (1, 1, 1)]
+    observed = amaranth_sim.run_beats(top, [in_order, out_of_order, in_order])
+    assert [o.error for o in observed] == [0, 1, 0]
+
+
+@pytest.mark.amaranth
 def test_rtl_top_decodes_ties_to_the_lowest_index():
     weight = np.array([[1, 0], [2, 0], [2, 0], [0, 1]])
     network = IntNetwork(layers=(IntLayer(weight, 4),), weight_bits=3, steps=4)
