@@ -131,7 +131,8 @@ def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None,
     built = time.perf_counter()
     try:
         runner.test(test_module=BENCH_MODULE, hdl_toplevel=TOP_NAME, build_dir=build_dir,
-                    test_dir=build_dir, extra_env={"TTFS_COSIM_CASE": str(build_dir / "case.json")},
+                    test_dir=build_dir,
+                    extra_env={"TTFS_COSIM_CASE": str(build_dir / "case.json")},
                     log_file=build_dir / "sim.log")
     except SystemExit:
         # the runner exits on a failed cocotb test; a mismatch still leaves results.json

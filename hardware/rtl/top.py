@@ -169,7 +169,8 @@ class NetworkTop(wiring.Component):
         last_taken = Signal()
         for i, layer in enumerate(self._layers):
             source, sink = lists[i], lists[i + 1]
-            m.d.comb += [layer.clear.eq(clear), layer.start.eq(layer_start), layer.step.eq(next_step),
+            m.d.comb += [layer.clear.eq(clear), layer.start.eq(layer_start),
+                         layer.step.eq(next_step),
                          layer.source_valid.eq(source.read_valid),
                          layer.source_index.eq(source.read_index),
                          layer.source_done.eq(source.read_done),
