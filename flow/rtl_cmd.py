@@ -77,7 +77,8 @@ def _cosim(args):
     inputs = reference.encode(network, split.images[args.offset:stop])
     began = time.perf_counter()
     results = run_cosim(network, inputs, run_dir / "cosim_build" / args.sim, sim=args.sim,
-                        allocation=allocation, lanes=_lanes(args.lanes))
+                        allocation=allocation, lanes=_lanes(args.lanes),
+                        waves=args.waves)
     wall = time.perf_counter() - began
     for record, index in zip(results["per_sample"], indices):
         record["index"] = index
@@ -119,6 +120,8 @@ def add_parser(subparsers):
     p.add_argument("--lanes", default=str(DEFAULT_LANES),
                    help=f"as for export-verilog (default {DEFAULT_LANES})")
     p.add_argument("--out", default=None, help="record to write (default RUN/cosim.json)")
+    p.add_argument("--waves", action="store_true",
+                   help="dump waveforms into the build directory (large)")
     p.add_argument("--dataset", default=None,
                    help="mnist or fashion-mnist (default: the run's)")
     p.add_argument("--data-dir", default=None,

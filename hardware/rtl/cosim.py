@@ -50,7 +50,7 @@ def icarus_source(verilog_path, out_path):
     return count
 
 
-def _build(sim, verilog_path, build_dir):
+def _build(sim, verilog_path, build_dir, waves):
     from cocotb_tools.runner import get_runner
 
     tools.require(sim)
@@ -69,12 +69,12 @@ def _build(sim, verilog_path, build_dir):
             [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]).strip()
     runner.build(sources=[verilog_path], hdl_toplevel=TOP_NAME, build_dir=build_dir,
                  timescale=("1ns", "1ps"), build_args=build_args, always=True,
-                 log_file=build_dir / "build.log")
+                 waves=waves, log_file=build_dir / "build.log")
     return runner
 
 
 def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None, lanes=1,
-              max_cycles=None):
+              max_cycles=None, waves=False):
     """Co-simulate ``input_steps`` on the exported top of ``network`` with ``sim``.
 
     Parameters
@@ -85,6 +85,7 @@ def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None,
     sim : "icarus" or "verilator"
     allocation, lanes : as for :class:`hardware.rtl.top.NetworkTop`
     max_cycles : bound on one inference (default: from the network's size)
+    waves : also dump waveforms into ``build_dir`` (off unless asked for: they are large)
 
     Returns
     -------
@@ -125,13 +126,13 @@ def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None,
 
     began = time.perf_counter()
     try:
-        runner = _build(sim, verilog_path, build_dir)
+        runner = _build(sim, verilog_path, build_dir, waves)
     except (SystemExit, RuntimeError, OSError) as exc:
         raise CosimError(f"{sim} build failed ({exc}); see {build_dir / 'build.log'}") from None
     built = time.perf_counter()
     try:
         runner.test(test_module=BENCH_MODULE, hdl_toplevel=TOP_NAME, build_dir=build_dir,
-                    test_dir=build_dir,
+                    test_dir=build_dir, waves=waves,
                     extra_env={"TTFS_COSIM_CASE": str(build_dir / "case.json")},
                     log_file=build_dir / "sim.log")
     except SystemExit:
