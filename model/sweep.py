@@ -59,9 +59,9 @@ def _label(config):
 def run_sweep(base, out_dir, *, regs, gamma2s, v_hats=(), jobs=2, threads=1):
     """Train every point of the sweep (``jobs`` processes of ``threads`` threads each), then
     write the table and plots. Returns the rows (also in ``sweep.json``)."""
+    points = plan(base, regs=regs, gamma2s=gamma2s, v_hats=v_hats)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    points = plan(base, regs=regs, gamma2s=gamma2s, v_hats=v_hats)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [(name, config, pool.submit(_run_point, out_dir / name, config, threads))

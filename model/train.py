@@ -174,10 +174,12 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         history, start_epoch = state["history"], state["epoch"]
+    if start_epoch >= config.epochs:
+        raise ValueError(f"{checkpoint_path} already holds all {config.epochs} epochs")
     _write_json(out_dir / "config.json", config.to_json())
     labels_all = torch.from_numpy(train_labels.astype('int64'))
     n_batches = math.ceil(len(labels_all) / config.batch_size)
-    metrics = _metrics(network, history, test_images, test_labels, config, start_epoch)
+    metrics = {}
     for epoch in range(start_epoch, config.epochs):
         network.train()
         started = time.perf_counter()
@@ -222,19 +224,15 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
                       firing_rate_mean=test["firing_rate_mean"])
         history.append(record)
         _save_epoch(out_dir, network, optimizer, scheduler, generator, history, config)
-        metrics = _metrics(network, history, test_images, test_labels, config, epoch + 1, test)
+        metrics = _metrics(history, test, len(test_labels), config)
         _write_json(out_dir / "metrics.json", metrics)
-    if not history:
-        raise ValueError(f"{checkpoint_path} already holds all {config.epochs} epochs")
     return metrics
 
 
-def _metrics(network, history, test_images, test_labels, config, epochs_done, test=None):
-    if test is None:
-        return {}
+def _metrics(history, test, test_samples, config):
     return {"test_accuracy": test["accuracy"], "firing_rate": test["firing_rate"],
-            "firing_rate_mean": test["firing_rate_mean"], "test_samples": len(test_labels),
-            "epochs_done": epochs_done, "complete": epochs_done >= config.epochs,
+            "firing_rate_mean": test["firing_rate_mean"], "test_samples": test_samples,
+            "epochs_done": len(history), "complete": len(history) >= config.epochs,
             "history": history, "schema_version": SCHEMA_VERSION}
 
 
