@@ -25,11 +25,7 @@ from .network import InputEncoding
 
 def load_run(run_dir):
     """The trained network (eval mode) and its config dict from ``runs/NAME``."""
-    loader = getattr(model, "load_run", None)
-    if loader is None:
-        raise RuntimeError("model.load_run is not available: the model package cannot read "
-                           "run directories yet")
-    return loader(run_dir)
+    return model.load_run(run_dir)
 
 
 def float_network(net):
