@@ -11,8 +11,6 @@ from amaranth.hdl import Cat, Const, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .core import SpikingCore
-
 __all__ = ["Layer"]
 
 
@@ -106,7 +104,7 @@ class Layer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        groups, lanes = self.groups, self.lanes
+        groups = self.groups
         last_step = self._cores[0].steps - 1
         group = Signal(range(max(groups, 2)))
         step = Signal.like(self.step)

@@ -15,8 +15,6 @@ has been taken and all steps have run, and stays high, with the prediction and t
 until the next inference starts. Output beats ``(index, step)`` are the output layer's
 spikes in non-decreasing step order.
 """
-import math
-
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
