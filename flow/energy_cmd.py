@@ -70,6 +70,35 @@ def _summary(result, **per_layer_extra):
     }
 
 
+def _digital(network, allocation, table, trace, latency):
+    """The digital part of the report and the per-sample totals."""
+    core_neurons = [max(c.neurons for c in allocation.layer_cores(i))
+                    for i in range(len(network.layers))]
+    energies = energy.EventEnergies.from_costs(network, table, core_neurons=core_neurons)
+    result = energy.inference_energy(trace, energies,
+                                     latency_cycles=latency["mean"] if latency else None)
+    part = _summary(result, note=list(energies.notes), per_event=[
+        {"synop_J": a, "membrane_update_J": b, "spike_J": c}
+        for a, b, c in zip(energies.synop_J, energies.membrane_update_J, energies.spike_J)])
+    part.update(costs=table.to_json(), latency_cycles=latency,
+                static_power_W=energies.static_power_W, clock_Hz=energies.clock_Hz,
+                static_status="latency from the co-simulation" if latency else
+                "missing: no co-simulation record with clock cycles; run `ttfs cosim` "
+                "(static energy left at zero)")
+    return part, result.total_J
+
+
+def _analog(run_dir, network, trace):
+    """The analog part of the report and the per-sample totals (None when missing)."""
+    model, description = analog_model(run_dir)
+    if model is None:
+        return {"missing": description}, None
+    result, events = energy.analog_inference_energy(model, network, trace)
+    part = _summary(result, synaptic_events=events.mean(axis=0).tolist())
+    part.update(source=description, model=model.to_json())
+    return part, result.total_J
+
+
 def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data_dir=None):
     """The energy report of one run, as the JSON-ready dict written to ``report.json``.
 
@@ -105,33 +134,9 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     rate_cols = trace.spikes[:, 1:len(hidden) + 1] / np.asarray(hidden, dtype=np.float64)
 
     check = cosim_check(run_dir, network, split)
-    core_neurons = [max(c.neurons for c in allocation.layer_cores(i))
-                    for i in range(len(network.layers))]
-    digital_energies = energy.EventEnergies.from_costs(network, table, core_neurons=core_neurons)
-    latency = check.get("latency_cycles")
-    digital_result = energy.inference_energy(trace, digital_energies,
-                                             latency_cycles=latency["mean"] if latency else None)
-    digital = _summary(digital_result, note=list(digital_energies.notes), per_event=[
-        {"synop_J": a, "membrane_update_J": b, "spike_J": c} for a, b, c in zip(
-            digital_energies.synop_J, digital_energies.membrane_update_J,
-            digital_energies.spike_J)])
-    digital.update(costs=table.to_json(), latency_cycles=latency,
-                   static_power_W=digital_energies.static_power_W,
-                   clock_Hz=digital_energies.clock_Hz,
-                   static_status="latency from the co-simulation" if latency else
-                   "missing: no co-simulation record with clock cycles; run `ttfs cosim` "
-                   "(static energy left at zero)")
-    digital_total = digital_result.total_J
-
-    model, analog_meta = analog_model(run_dir)
-    if model is None:
-        analog_total, analog = None, {"missing": analog_meta}
-    else:
-        analog_result, events = energy.analog_inference_energy(model, network, trace)
-        analog = _summary(analog_result,
-                          synaptic_events=events.mean(axis=0).tolist())
-        analog.update(source=analog_meta, model=model.to_json())
-        analog_total = analog_result.total_J
+    digital, digital_total = _digital(network, allocation, table, trace,
+                                      check.get("latency_cycles"))
+    analog, analog_total = _analog(run_dir, network, trace)
     ratio = (analog["energy_J"]["mean"] / digital["energy_J"]["mean"]
              if analog_total is not None and digital["energy_J"]["mean"] > 0 else None)
     return {
