@@ -1,9 +1,9 @@
 """A trained and quantized MNIST network, co-simulated on real test images through ``ttfs cosim``.
 
 The network is trained briefly (784-24-10, one epoch on 3000 images) and quantized to
-6-bit weights and K = 32 with cores of at most 16 neurons, so the hidden layer is split.
-Training and quantization run in subprocesses: ``hardware`` and its tests never import
-torch.
+6-bit weights and K = 32 with cores of at most 16 neurons, so the hidden layer is split:
+``ttfs train``, ``ttfs quantize`` and ``ttfs cosim``, each in a subprocess (``hardware``
+and its tests never import torch).
 """
 import json
 import os
@@ -13,12 +13,6 @@ from pathlib import Path
 
 import pytest
 
-TRAIN = """
-import sys
-from model.train import TrainConfig, train
-train(TrainConfig(arch=(784, 24, 10), epochs=1, train_subset=3000, test_subset=500,
-                  batch_size=64, lr=3e-3), sys.argv[1])
-"""
 SAMPLES = 4
 
 
@@ -38,9 +32,10 @@ def mnist_run(tmp_path_factory):
     if not _mnist_present():
         pytest.skip("MNIST not found in $TTFS_DATA or ./data: run `ttfs data mnist`")
     run = tmp_path_factory.mktemp("mnist") / "run"
-    trained = subprocess.run([sys.executable, "-c", TRAIN, str(run)], capture_output=True,
-                             text=True)
-    assert trained.returncode == 0, trained.stderr[-2000:]
+    status, output = _ttfs("train", "--arch", "784-24-10", "--epochs", 1, "--train-subset", 3000,
+                           "--test-subset", 500, "--batch-size", 64, "--lr", 3e-3,
+                           "--no-progress", "--out", run)
+    assert status == 0, output
     status, output = _ttfs("quantize", run, "--weight-bits", 6, "--steps", 32,
                            "--calibration-samples", 256, "--test-samples", 200,
                            "--max-neurons", 16)
