@@ -173,8 +173,11 @@ def _unpack(coef, tech, fit):
 
 
 def random_neuron(rng, *, n_in=16, steps=WINDOW_STEPS):
-    """A random neuron of mixed weights; its threshold makes it fire early, late or never."""
-    w = rng.integers(-32, 64, n_in)
+    """A random neuron: magnitudes 1..63, a share of negative weights drawn from [0, 0.6]
+    (so the membrane sometimes sinks far below rest, as in trained networks), a threshold
+    that makes it fire early, late or never."""
+    magnitude = rng.integers(1, 64, n_in)
+    w = np.where(rng.random(n_in) < rng.uniform(0.0, 0.6), -magnitude, magnitude)
     s = rng.integers(0, steps - 2, n_in)
     s[rng.random(n_in) < 0.2] = steps
     drive = max(1, int(w[s < steps - 1].clip(min=0).sum()))

@@ -18,8 +18,9 @@ Both levels compute the ramp of :mod:`hardware.spice.ramp` with the mapping of
   current source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on shared bias
   lines, in series with a minimum-size switch driven by the spike; the bias lines are cut and pulled off
   by the latch after firing; a two-stage comparator (differential pair with mirror load,
-  common-source stage, inverter) whose bias is also cut after firing (its second stage is
-  then pulled low, which keeps the output high and nothing half-way); a NOR latch; a reset
+  common-source stage, buffer) that draws a constant ``i_tail_A`` while it waits and whose
+  bias is cut after firing (its second stage is then pulled high, which keeps the output
+  high and nothing half-way); a NOR latch; a reset
   switch that holds the membrane at ``v_rest_V`` for ``reset_s``; the latch output ``fire``
   (where the firing time is measured) drives the bias-line gates through a buffer chain
   sized for them. Gate biases come from ideal
@@ -173,28 +174,33 @@ class Latch(SubCircuitFactory):
 class Comparator(SubCircuitFactory):
     """Two-stage comparator: ``out`` is high while ``inp > inn``.
 
-    Stage one is an NMOS differential pair with a PMOS mirror load and a tail of ``i_tail_A``
-    set by ``bias``; stage two a PMOS common-source amplifier with an NMOS load of the same
-    bias; an inverter restores the polarity. Cutting ``bias`` and raising ``sleep`` turns it
-    off with no current and ``out`` held high: raising ``sleep`` must only ever reinforce a
-    decision to fire, or the latch could hang half-way.
+    Stage one is an NMOS differential pair with a tail of ``i_tail_A`` set by ``bias`` and a
+    PMOS mirror whose diode sits on the ``inn`` side: while ``inp`` is well below ``inn`` the
+    whole tail current flows through that side and ``o1`` rests at ``vdd``, so the waiting
+    comparator draws exactly ``i_tail_A`` whatever the membrane voltage (with the diode on
+    the other side its current collapsed as the membrane sank). Stage two, a PMOS
+    common-source amplifier with an NMOS load on the same bias, is off while waiting; two
+    inverters buffer ``o2``. Cutting ``bias`` and lowering ``sleepb`` turns it off with
+    ``out`` held high: the sleep device must only ever reinforce a decision to fire, or the
+    latch could hang half-way.
     """
 
     NAME = "comparator"
-    NODES = ("vdd", "inp", "inn", "bias", "sleep", "out")
+    NODES = ("vdd", "inp", "inn", "bias", "sleepb", "out")
 
     def __init__(self, tech=DEFAULT):
         super().__init__()
         w, l = 2 * tech.w_min_m, tech.l_min_m
-        self.M("1", "d1", "inp", "tail", self.gnd, model="nsw", w=w, l=l)
-        self.M("2", "o1", "inn", "tail", self.gnd, model="nsw", w=w, l=l)
-        self.M("3", "d1", "d1", "vdd", "vdd", model="psw", w=w, l=l)
-        self.M("4", "o1", "d1", "vdd", "vdd", model="psw", w=w, l=l)
+        self.M("1", "o1", "inp", "tail", self.gnd, model="nsw", w=w, l=l)
+        self.M("2", "d2", "inn", "tail", self.gnd, model="nsw", w=w, l=l)
+        self.M("3", "d2", "d2", "vdd", "vdd", model="psw", w=w, l=l)
+        self.M("4", "o1", "d2", "vdd", "vdd", model="psw", w=w, l=l)
         self.M("5", "tail", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
         self.M("6", "o2", "o1", "vdd", "vdd", model="psw", w=2 * w, l=l)
         self.M("7", "o2", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
-        self.M("8", "o2", "sleep", self.gnd, self.gnd, model="nsw", w=w, l=l)
-        self.X("inv", Inverter.NAME, "vdd", "o2", "out")
+        self.M("8", "o2", "sleepb", "vdd", "vdd", model="psw", w=w, l=l)
+        self.X("inv1", Inverter.NAME, "vdd", "o2", "o3")
+        self.X("inv2", Inverter.NAME, "vdd", "o3", "out")
 
 
 class SourcingSynapse(SubCircuitFactory):
@@ -312,7 +318,7 @@ def transistor(neuron, tech=DEFAULT):
         c.X(f"g{pol}", f"biasgate_{pol}", "vdd", f"vb{pol}_src", f"b{pol}", "kill", "enable",
             units=count)
     c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "kill", "enable")
-    c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire", "cmp")
+    c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire_n", "cmp")
     c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
     _add_synapses(c, neuron, tech)
     return c

@@ -68,8 +68,8 @@ def test_energy_characterization_predicts_held_out_neurons():
         # physically: a sourcing synapse draws vdd * I_unit per unit from the supply
         assert model.synop_sourcing[2] == pytest.approx(DEFAULT.vdd_V * DEFAULT.i_unit_A,
                                                         rel=0.1)
-        # two comparator stages of i_tail_A each, from vdd
-        assert model.p_static_W == pytest.approx(2 * DEFAULT.i_tail_A * DEFAULT.vdd_V, rel=0.2)
+        # a waiting neuron: the comparator's first stage draws i_tail_A, its second nothing
+        assert model.p_static_W == pytest.approx(DEFAULT.i_tail_A * DEFAULT.vdd_V, rel=0.1)
         neuron = Neuron(np.array([30, 20, -10]), np.array([0, 1, 2]), 150, 16)
         m = measure.simulate(neuron, "transistor", sim, end_step=neuron.steps - 1)
         assert model.neuron_J(neuron, m.fire_step) == pytest.approx(m.energy_J, rel=0.25)
