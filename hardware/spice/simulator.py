@@ -93,6 +93,8 @@ def _messages(ng):
 
 
 def _worker(conn):
+    # only in the worker process: PySpice logs every ngspice stderr note as an error, and
+    # the worker reports real errors through the pipe instead
     logging.getLogger("PySpice").setLevel(logging.CRITICAL)
     from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceShared, ffi
 
