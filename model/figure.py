@@ -36,6 +36,7 @@ def plot_sample(network, image, label, out, *, traces=12, points=801):
         name = "input" if layer == 0 else ("output" if layer == rows - 1 else f"hidden {layer}")
         ax.set_title(f"{name}: {int(fired.sum())}/{t.numel()} spikes", fontsize=9)
         ax.set_xlim(0, config.t_max)
+        ax.set_ylim(-0.5, t.numel() - 0.5)
         ax.set_ylabel("neuron")
         ax = axes[layer, 1]
         if layer == 0:
