@@ -169,3 +169,12 @@ def test_cli_train_reports_bad_options_in_one_line(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "regularizers must be among none, m-ssr, f-ssr, vhat, not 'l1'" in \
         capsys.readouterr().err
+
+
+def test_figure_plot_sample_writes_png(tmp_path):
+    from model.figure import plot_sample
+
+    network = TTFSNetwork(arch="784-12-10").reset_parameters(torch.Generator().manual_seed(0))
+    image = (np.arange(784).reshape(28, 28) % 256).astype(np.uint8)
+    out = plot_sample(network, image, 3, tmp_path / "raster.png")
+    assert out.stat().st_size > 10_000
