@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mapping import reference
-from mapping.network import InputEncoding, IntLayer, IntNetwork
+from mapping.network import IntLayer, IntNetwork
 
 
 def stepped(network, input_steps):
