@@ -67,8 +67,8 @@ class NetworkTop(wiring.Component):
     cycles : Out(CYCLE_BITS)
         clock cycles from the cycle an inference's first beat is presented to ``done``
     error : Out(1)
-        the input broke the protocol (a step lower than an earlier one, or more spikes of
-        one step than inputs); the results are then meaningless
+        the input broke the protocol (a step lower than an earlier one, an index beyond the
+        inputs, or more spikes of one step than inputs); the results are then meaningless
     """
 
     def __init__(self, network, allocation=None, *, lanes=1):
@@ -185,13 +185,15 @@ class NetworkTop(wiring.Component):
         taken = Signal()
         late = beat.step < step
         current = beat.step == step
-        m.d.comb += [lists[0].write.eq(taken & current & (beat.step < K)),
+        spike = taken & current & (beat.step < K)
+        stray = beat.index >= n_in
+        m.d.comb += [lists[0].write.eq(spike & ~stray),
                      lists[0].write_group.eq(beat.index), lists[0].write_mask.eq(1)]
         with m.If(taken & beat.last):
             m.d.sync += last_taken.eq(1)
-        with m.If(taken & late | lists[0].overflow):
+        with m.If(taken & late | spike & stray | lists[0].overflow):
             m.d.sync += self.error.eq(1)
-        with m.If(taken & (beat.step < K) & ~late):
+        with m.If(spike & ~stray):
             m.d.sync += self.spikes[0].eq(self.spikes[0] + 1)
 
         out, tail = self.spike_out, lists[-1]

@@ -89,12 +89,13 @@ def test_rtl_top_ignores_beats_of_step_K_among_the_inputs():
 
 
 @pytest.mark.amaranth
-def test_rtl_top_flags_beats_out_of_step_order():
-    network = random_network(CaseSpec((4, 3, 2), steps=6, seed=23))
+def test_rtl_top_flags_beats_out_of_order_or_beyond_the_inputs():
+    network = random_network(CaseSpec((5, 3, 2), steps=6, seed=23))
     top = NetworkTop(network, lanes=1)
     in_order, out_of_order = [(0, 1, 0), (1, 3, 1)], [(0, 3, 0), (1, 1, 1)]
-    observed = amaranth_sim.run_beats(top, [in_order, out_of_order, in_order])
-    assert [o.error for o in observed] == [0, 1, 0]
+    stray = [(0, 1, 0), (6, 2, 1)]
+    observed = amaranth_sim.run_beats(top, [in_order, out_of_order, in_order, stray, in_order])
+    assert [o.error for o in observed] == [0, 1, 0, 1, 0]
 
 
 @pytest.mark.amaranth
