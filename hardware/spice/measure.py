@@ -22,7 +22,7 @@ from .technology import DEFAULT
 
 #: Transient settings: the largest time step as a fraction of dt_s, and how far past the
 #: last step of the window (K - 1) the transient runs, in steps.
-MAX_STEP_FRACTION = 1 / 20
+MAX_STEP_FRACTION = 1 / 5
 TAIL_STEPS = 0.5
 
 
