@@ -42,3 +42,21 @@ def test_reference_many_inputs_on_the_same_step():
     layers = (IntLayer(rng.integers(-10, 12, size=(7, 30)), 40),)
     net = IntNetwork(layers=layers, weight_bits=5, steps=12)
     check(net, rng.integers(0, 3, size=(30, 30)) * 4)
+
+
+def test_evaluate_batches_give_the_whole_batch_result():
+    rng = np.random.default_rng(11)
+    layers = (IntLayer(rng.integers(-5, 12, size=(9, 16)), 60),
+              IntLayer(rng.integers(-5, 12, size=(3, 9)), 40))
+    net = IntNetwork(layers=layers, weight_bits=5, steps=24, dt=1 / 16)
+    pixels = rng.integers(0, 256, size=(50, 16)).astype(np.uint8)
+    labels = rng.integers(0, 3, size=50)
+    trace = reference.simulate(net, reference.encode(net, pixels))
+    result = reference.evaluate(net, pixels, labels, batch_size=7)
+    np.testing.assert_array_equal(result.prediction, trace.prediction)
+    assert result.accuracy == (trace.prediction == labels).mean()
+    assert result.synops == pytest.approx(trace.synops.mean(axis=0).tolist())
+    assert result.spikes == pytest.approx(trace.spikes.mean(axis=0).tolist())
+    assert (result.samples, result.steps) == (50, 24)
+    with pytest.raises(ValueError, match="same non-zero number of samples and labels"):
+        reference.evaluate(net, pixels, labels[:3])
