@@ -177,7 +177,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     if start_epoch >= config.epochs:
         raise ValueError(f"{checkpoint_path} already holds all {config.epochs} epochs")
     _write_json(out_dir / "config.json", config.to_json())
-    labels_all = torch.from_numpy(train_labels.astype('int64'))
+    labels_all = torch.from_numpy(train_labels.astype(np.int64))
     n_batches = math.ceil(len(labels_all) / config.batch_size)
     metrics = {}
     for epoch in range(start_epoch, config.epochs):
@@ -199,7 +199,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
                        if config.gamma2 > 0 else cross_entropy.new_zeros(()))
             loss = cross_entropy + config.gamma1 * window + config.gamma2 * penalty
             if not torch.isfinite(loss):
-                raise RuntimeError(f"loss became {float(loss)} in epoch {epoch + 1}, batch "
+                raise RuntimeError(f"loss became {loss.item()} in epoch {epoch + 1}, batch "
                                    f"{batch}: lower lr or gamma2")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -212,7 +212,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
                                ("window", window), ("penalty", penalty)):
                 sums[key] += float(value.detach()) * len(labels)
             if hasattr(batches, "set_postfix"):
-                batches.set_postfix(loss=f"{float(loss):.4f}")
+                batches.set_postfix(loss=f"{loss.item():.4f}")
         scheduler.step()
         n = len(labels_all)
         record = {key: value / n for key, value in sums.items() if key != "correct"}
