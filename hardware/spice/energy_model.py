@@ -193,8 +193,9 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
     ``fit_neurons + check_neurons`` random neurons (fan-in 4, 16 and 64, window of 16 steps)
     are simulated in full, the other seven coefficients are fitted by non-negative least
     squares to the first set (a term that fits negative is dropped to zero: it is below what
-    the fit can resolve), and ``fit`` records in ``fit`` the relative error of the model's energy on both sets (the
-    held-out one is the honest figure). A few seconds for the default technology.
+    the fit can resolve), and ``fit`` records the relative error of the model's energy on
+    both sets (the held-out one is the honest figure). About 20 s for the default
+    technology.
     """
     rng = np.random.default_rng(seed)
     own = sim is None
@@ -202,11 +203,13 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
     rows, energies = [], []
     try:
         idle = [measure.simulate(Neuron(np.array([0]), np.array([steps]), 1, steps),
-                                 "transistor", sim, tech, end_step=steps - 1).energy_J
+                                 "transistor", sim, tech, end_step=steps - 1,
+                                 step_fraction=measure.ENERGY_STEP_FRACTION).energy_J
                 for steps in IDLE_STEPS]
         for index in range(fit_neurons + check_neurons):
             neuron = random_neuron(rng, n_in=FAN_INS[index % len(FAN_INS)])
-            m = measure.simulate(neuron, "transistor", sim, tech, end_step=neuron.steps - 1)
+            m = measure.simulate(neuron, "transistor", sim, tech, end_step=neuron.steps - 1,
+                                 step_fraction=measure.ENERGY_STEP_FRACTION)
             rows.append(features(neuron, m.fire_step, tech.dt_s))
             energies.append(m.energy_J)
     finally:

@@ -20,9 +20,12 @@ from . import netlist, ramp
 from .simulator import deck
 from .technology import DEFAULT
 
-#: Transient settings: the largest time step as a fraction of dt_s, and how far past the
-#: last step of the window (K - 1) the transient runs, in steps.
+#: Transient settings: the largest time step as a fraction of dt_s (firing times need no
+#: finer: the ramp is piecewise linear; energies are integrated on the simulator's points,
+#: so the energy characterization uses ENERGY_STEP_FRACTION), and how far past the last
+#: step of the window (K - 1) the transient runs, in steps.
 MAX_STEP_FRACTION = 1 / 5
+ENERGY_STEP_FRACTION = 1 / 20
 TAIL_STEPS = 0.5
 
 
@@ -108,30 +111,34 @@ class Measurement:
         return doc
 
 
-def transient(neuron, level, tech=DEFAULT, *, end_step=None):
+def transient(neuron, level, tech=DEFAULT, *, end_step=None, step_fraction=MAX_STEP_FRACTION):
     """The deck of ``neuron`` at ``level`` and the vectors to fetch from it."""
     circuit = netlist.build(neuron, level, tech)
     end_step = neuron.steps - 1 + TAIL_STEPS if end_step is None else end_step
     sources = netlist.supplies(level)
     vectors = ["v(mem)", "v(fire)"] + [f"i({s.lower()})" for s in sources]
-    text = deck(circuit, step_s=tech.dt_s * MAX_STEP_FRACTION, end_s=tech.time_s(end_step),
+    text = deck(circuit, step_s=tech.dt_s * step_fraction, end_s=tech.time_s(end_step),
                 uic=(level == "behavioral"), options={"method": "gear"})
     return text, vectors
 
 
-def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None):
+def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None,
+              step_fraction=MAX_STEP_FRACTION):
     """Simulate ``neuron`` at ``level`` in the :class:`~hardware.spice.simulator.Simulator`
     ``sim``; returns ``(waveforms, wall-clock seconds)``, the waveforms a dict of arrays:
     ``time``, ``v(mem)``, ``v(fire)`` and the current ``i(...)`` of every supply source."""
-    text, vectors = transient(neuron, level, tech, end_step=end_step)
+    text, vectors = transient(neuron, level, tech, end_step=end_step,
+                              step_fraction=step_fraction)
     start = _time.perf_counter()
     wave = sim.run(text, vectors)
     return wave, _time.perf_counter() - start
 
 
-def simulate(neuron, level, sim, tech=DEFAULT, *, end_step=None):
+def simulate(neuron, level, sim, tech=DEFAULT, *, end_step=None,
+             step_fraction=MAX_STEP_FRACTION):
     """Simulate ``neuron`` at ``level`` and measure it; returns a :class:`Measurement`."""
-    wave, wall = waveforms(neuron, level, sim, tech, end_step=end_step)
+    wave, wall = waveforms(neuron, level, sim, tech, end_step=end_step,
+                           step_fraction=step_fraction)
     return measure(neuron, level, wave, tech, wall_s=wall)
 
 

@@ -16,15 +16,14 @@ Both levels compute the ramp of :mod:`hardware.spice.ramp` with the mapping of
   membrane starts at ``v_rest_V`` (transient with ``uic``).
 * :func:`transistor`: per input a unit cell repeated ``|w|`` times: a long-channel cascoded
   current source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on shared bias
-  lines, in series with a minimum-size switch driven by the spike; the bias lines are cut and pulled off
-  by the latch after firing; a two-stage comparator (differential pair with mirror load,
-  common-source stage, buffer) that draws a constant ``i_tail_A`` while it waits and whose
-  bias is cut after firing (its second stage is then pulled high, which keeps the output
-  high and nothing half-way); a NOR latch; a reset
-  switch that holds the membrane at ``v_rest_V`` for ``reset_s``; the latch output ``fire``
-  (where the firing time is measured) drives the bias-line gates through a buffer chain
-  sized for them. Gate biases come from ideal
-  sources at the level-1 value that gives ``I_unit`` at mid-swing.
+  lines, in series with a minimum-size switch driven by the spike; the bias lines are cut
+  and pulled off by the latch after firing; a two-stage comparator (differential pair with
+  mirror load, common-source stage, buffer) that draws a constant ``i_tail_A`` while it
+  waits and whose bias is cut after firing (its second stage is then pulled high, which
+  keeps the output high and nothing half-way); a NOR latch; a reset switch that holds the
+  membrane at ``v_rest_V`` for ``reset_s``. The latch output ``fire`` (where the firing time
+  is measured) drives the bias-line gates through a buffer chain sized for them. Gate
+  biases come from ideal sources at the level-1 values of :func:`bias_voltages`.
 
 Node names shared by both levels: ``vdd``, ``mem`` (membrane), ``fire`` (latch output).
 The supply sources are ``Vdd`` (everything) and, at the transistor level, ``Vdrv`` (spike

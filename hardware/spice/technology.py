@@ -201,8 +201,8 @@ class Technology:
         """A JSON-ready description (recorded in every result and energy model)."""
         doc = {key: getattr(self, key) for key in (
             "name", "vdd_V", "i_unit_A", "dt_s", "v_rest_V", "v_swing_V", "edge_s", "reset_s",
-            "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m", "l_cas_m", "w_cas_m", "cascode_margin_V",
-            "characterization_threshold")}
+            "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_cs_m", "w_cs_m", "l_cas_m",
+            "w_cas_m", "cascode_margin_V", "characterization_threshold")}
         doc["models"] = [{"name": m.name, "polarity": m.polarity, **m.parameters()}
                          for m in self.models]
         return doc
