@@ -25,13 +25,12 @@ ICARUS_CASES = [
     CaseSpec((8, 6, 5), weight_bits=6, steps=10, lanes=2, max_neurons=2, seed=44, silent=True),
 ]
 VERILATOR_CASES = [
-    CaseSpec((9, 8, 6, 4), weight_bits=5, steps=12, lanes=(2, 3, 1), max_neurons=3, seed=41),
     CaseSpec((6, 5, 3), weight_bits=8, steps=4, lanes=2, max_neurons=2, seed=45, extremes=True),
 ]
 SLOW_CASES = [
     CaseSpec((20, 16, 10), weight_bits=4, steps=16, lanes=l, max_neurons=m, seed=50 + l)
     for l, m in ((1, 256), (4, 5), (8, 16))
-]
+] + [ICARUS_CASES[0]]
 
 
 def _inputs(network, seed, batch=8):
@@ -69,7 +68,7 @@ def test_rtl_verilator_matches_reference(spec, tmp_path):
 @pytest.mark.slow
 @pytest.mark.icarus
 @pytest.mark.verilator
-@pytest.mark.parametrize("spec", SLOW_CASES, ids=lambda s: f"lanes{s.lanes}")
+@pytest.mark.parametrize("spec", SLOW_CASES, ids=lambda s: f"seed{s.seed}")
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_rtl_cosim_matches_reference_on_wider_networks(spec, sim, tmp_path):
     _cosim(spec, sim, tmp_path)
