@@ -52,3 +52,38 @@ def test_spice_cmd_rejects_bad_neuron_selection(run_dir, capsys):
 def test_spice_cmd_needs_a_network(tmp_path, capsys):
     assert _run(["spice", str(tmp_path)]) == 2
     assert "network.json not found" in capsys.readouterr().err
+
+
+def test_spice_cmd_parses_neuron_selections():
+    from flow.spice_cmd import parse_neurons
+    assert parse_neurons("0:3", 10) == [0, 1, 2]
+    assert parse_neurons("4", 10) == [0, 1, 2, 3]
+    assert parse_neurons("4", 2) == [0, 1]
+    assert parse_neurons("7,2", 10) == [7, 2]
+    assert parse_neurons("8:", 10) == [8, 9]
+    with pytest.raises(ValueError, match="--neurons must be A:B, N or i,j,k, not 'a:b'"):
+        parse_neurons("a:b", 10)
+    with pytest.raises(ValueError, match="selects no neuron of 0..9"):
+        parse_neurons("3,12", 10)
+
+
+def _record(model, fire, agrees=True):
+    error = None if model is None or fire is None else fire - model
+    return {"model_step": model, "fire_step": fire, "error_steps": error,
+            "reference_agrees": agrees}
+
+
+def test_spice_cmd_check_fails_on_each_kind_of_miss():
+    from flow.spice_cmd import check
+    from hardware.spice.validation import summarize
+    good = [_record(3.2, 3.3), _record(None, None), _record(5.0, 4.95)]
+    summary = summarize(good)
+    assert summary["both_fired"] == 2 and summary["both_silent"] == 1
+    assert summary["error_steps"]["max_abs"] == pytest.approx(0.1)
+    assert check(summary, "transistor") == []
+    assert check(summary, "behavioral") == [
+        "largest firing-time error 0.1000 steps exceeds 0.01 at the behavioral level"]
+    assert check(summarize(good + [_record(4.0, None)]), "transistor") == [
+        "1 neurons fire in one model only"]
+    assert check(summarize(good + [_record(4.0, 4.0, agrees=False)]), "transistor") == [
+        "1 reference firing steps are not the ceiling of the closed-form crossing"]
