@@ -87,3 +87,29 @@ def test_spice_cmd_check_fails_on_each_kind_of_miss():
         "1 neurons fire in one model only"]
     assert check(summarize(good + [_record(4.0, 4.0, agrees=False)]), "transistor") == [
         "1 reference firing steps are not the ceiling of the closed-form crossing"]
+
+
+def test_spice_cmd_mean_synop_energy_over_reference_events(run_dir):
+    from flow.spice_cmd import mean_synop_J
+    from hardware.spice.energy_model import AnalogEnergies
+    from hardware.spice.technology import DEFAULT
+    from mapping import network as network_io
+    from mapping import reference
+    net = network_io.load(run_dir)
+    rng = np.random.default_rng(0)
+    steps = rng.integers(0, net.steps + 1, (3, 50))
+    model = AnalogEnergies((1e-15, 2e-15, 3e-7), (4e-15, 5e-15, 0.0), 0.0, 0.0, 0.0,
+                           DEFAULT.to_json(), {})
+    trace = reference.simulate(net, steps)
+    K, dt = net.steps, DEFAULT.dt_s
+    for l, layer in enumerate(net.layers):
+        total, count = 0.0, 0
+        for b in range(len(steps)):
+            for j, s in enumerate(trace.spike_steps[l][b]):
+                for i, fire in enumerate(trace.spike_steps[l + 1][b]):
+                    if s <= K - 2 and fire > s:
+                        total += float(model.synop_J(layer.weight[i, j],
+                                                     (min(fire, K - 1) - s) * dt))
+                        count += 1
+        assert count == trace.synops[:, l + 1].sum()
+        assert mean_synop_J(model, net, steps)[l] == pytest.approx(total / count, rel=1e-12)
