@@ -40,10 +40,13 @@ def _int_list(text):
 
 
 def _run_quantize(args):
-    from mapping import from_model
     from mapping import quantize as q
 
     run_dir = Path(args.run)
+    quant = q.QuantConfig(weight_bits=args.weight_bits, steps=args.steps)
+    limits = _limits(args)
+    from mapping import from_model  # torch: imported only once the options are valid
+
     net, config = from_model.load_run(run_dir)
     dataset = config.get("dataset", "mnist")
     data = from_model.run_data(dataset, calibration_samples=args.calibration_samples,
@@ -52,12 +55,11 @@ def _run_quantize(args):
                                root=args.data_dir)
     if args.sweep:
         return _sweep(args, run_dir, net, data)
-    limits = _limits(args)
     qat = from_model.FinetuneConfig(epochs=args.qat_epochs, lr=args.qat_lr,
                                     tau_soft=float(config.get("tau_soft", 0.5)))
     start = time.perf_counter()
     network, metrics = from_model.quantize_run(
-        net, data, q.QuantConfig(weight_bits=args.weight_bits, steps=args.steps), qat=qat,
+        net, data, quant, qat=qat,
         meta={"run": str(run_dir), "dataset": dataset})
     allocation = alloc.allocate(network, limits)
     netmod.save(network, run_dir)
@@ -152,7 +154,7 @@ def add_parser(subparsers):
     p.add_argument("--weight-bits", type=int, default=8, help="signed weight width (default 8)")
     p.add_argument("--steps", type=int, default=256, help="time steps K (default 256)")
     p.add_argument("--qat-epochs", type=int, default=0,
-                   help="epochs of quantization-aware fine-tuning on the calibration samples")
+                   help="epochs of quantization-aware fine-tuning (default 0: none)")
     p.add_argument("--qat-lr", type=float, default=1e-4, help="fine-tuning learning rate")
     p.add_argument("--qat-samples", type=int, default=10000,
                    help="training samples for fine-tuning (default 10000)")
