@@ -211,6 +211,15 @@ def write_report(doc, directory):
     return paths
 
 
+def _layer_rows(doc):
+    """Per computing layer: the spikes it receives and its mean energies."""
+    analog = doc["analog"].get("per_layer")
+    return [{"layer": row["layer"], "input_spikes": doc["counts"][row["layer"] - 1]["spikes"],
+             "digital_J": row["total_J"],
+             "analog_J": analog[i]["total_J"] if analog else None}
+            for i, row in enumerate(doc["digital"]["per_layer"])]
+
+
 def comparison(docs):
     """Side-by-side figures of several reports, with energy ratios to the first."""
     if not docs:
@@ -226,7 +235,13 @@ def comparison(docs):
             base = None if "missing" in first[part] else first[part]["energy_J"]["mean"]
             row[f"{part}_J"] = mean
             row[f"{part}_ratio"] = (mean / base if mean is not None and base else None)
+        row["layers"] = _layer_rows(doc)
         rows.append(row)
+    for row in rows:
+        for mine, base in zip(row["layers"], rows[0]["layers"]):
+            for key in ("input_spikes", "digital_J", "analog_J"):
+                mine[f"{key}_ratio"] = (mine[key] / base[key] if mine[key] is not None
+                                        and base[key] else None)
     base_spikes = rows[0]["spikes"]
     for row in rows:
         row["spike_ratio"] = row["spikes"] / base_spikes if base_spikes else None
@@ -246,6 +261,15 @@ def comparison_markdown(comp):
                      f"{r['firing_rate']:.4f} | {r['spikes']:.1f} | {joules(r['digital_J'])} | "
                      f"{_ratio(r['digital_ratio'])} | {joules(r['analog_J'])} | "
                      f"{_ratio(r['analog_ratio'])} | {_ratio(r['spike_ratio'])} |")
+    lines += ["", "Per layer (mean per inference; in parentheses, the ratio to the first run):",
+              "", "| run | layer | input spikes | digital | analog |", "|---|---|---|---|---|"]
+    for r in comp["runs"]:
+        for layer in r["layers"]:
+            lines.append(
+                f"| {r['run']} | {layer['layer']} | {layer['input_spikes']:.1f} "
+                f"({_ratio(layer['input_spikes_ratio'])}) | {joules(layer['digital_J'])} "
+                f"({_ratio(layer['digital_J_ratio'])}) | {joules(layer['analog_J'])} "
+                f"({_ratio(layer['analog_J_ratio'])}) |")
     lines += ["", "Ratios are to the first run. ![energy and firing rate against accuracy]"
               "(compare.png)"]
     return "\n".join(lines) + "\n"

@@ -75,3 +75,16 @@ def test_compare_without_report_is_one_line_error(reports, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert exit_info.value.code == 2
     assert err == f"ttfs: error: {tmp_path / 'report.json'} not found: run `ttfs energy {tmp_path}` first\n"
+
+
+def test_comparison_has_per_layer_ratios(reports):
+    base, docs = reports
+    comp = report.comparison(docs)
+    first, second = comp["runs"]
+    assert [l["layer"] for l in second["layers"]] == [1, 2]
+    assert first["layers"][0]["digital_J_ratio"] == 1.0
+    assert second["layers"][1]["digital_J_ratio"] == pytest.approx(
+        docs[1]["digital"]["per_layer"][1]["total_J"] / docs[0]["digital"]["per_layer"][1]["total_J"])
+    assert second["layers"][1]["input_spikes"] == docs[1]["counts"][1]["spikes"]
+    assert second["layers"][0]["analog_J"] is None
+    assert "| layer | input spikes | digital | analog |" in report.comparison_markdown(comp)
