@@ -4,7 +4,10 @@ After some netlist errors the ngspice shared library cannot recover, and every l
 simulation in the same process fails. A :class:`Simulator` therefore keeps one worker
 process that loads libngspice and runs decks one after the other; when ngspice reports an
 error, the worker sends the message back and exits, the caller gets a :class:`SpiceError`,
-and the next deck starts a fresh worker. The parent process never loads libngspice.
+and the next deck starts a fresh worker. A worker is a fork of the caller (fast, and
+scripts need no ``__main__`` guard) unless the caller's process has loaded libngspice
+itself, which a fork would inherit, possibly poisoned: then it starts from a clean
+interpreter (``forkserver``, else ``spawn``).
 
 PySpice's own ``NgSpiceShared.run`` treats any line on ngspice's stderr as a failure (even
 notes), so the worker sends commands through the shared library directly and decides from
@@ -114,6 +117,22 @@ def _worker(conn):
             return
 
 
+def _ngspice_loaded_here():
+    """Whether this process has libngspice mapped (True when it cannot tell)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return "libngspice" in maps.read()
+    except OSError:
+        return True
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and not _ngspice_loaded_here():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 class Simulator:
     """A worker process running ngspice transients; use as a context manager.
 
@@ -139,8 +158,7 @@ class Simulator:
         self.restarts = 0
 
     def _start(self):
-        context = multiprocessing.get_context("fork" if "fork" in
-                                              multiprocessing.get_all_start_methods() else "spawn")
+        context = _context()
         parent, child = context.Pipe()
         self._process = context.Process(target=_worker, args=(child,), daemon=True)
         self._process.start()
