@@ -33,6 +33,9 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epoch", action="store_true", help="also time one training epoch")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the dense PyTorch reference (sort, gather into "
+                             "[batch, n_out, n_in], cumulative sums, autograd) once")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     network = TTFSNetwork(arch=(784, 400, 10)).reset_parameters(torch.Generator().manual_seed(0))
@@ -61,6 +64,18 @@ def main():
     print(f"forward+backward  {1e3 * t_both:8.2f} ms  ({t_both / t_matmul:6.1f} x matmul)")
     print(f"dense matmul      {1e3 * t_matmul:8.3f} ms")
     print(f"peak resident memory so far {peak_mib:.0f} MiB")
+    if args.reference:
+        def reference():
+            weight.grad = None
+            times, slopes = spike_times_and_slopes(input_times, weight,
+                                                   implementation="reference")
+            (torch.where(torch.isfinite(times), times, 0).sum() + slopes.sum()).backward()
+
+        t_reference = median_seconds(reference, 1)
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"reference forward+backward {1e3 * t_reference:8.1f} ms  "
+              f"({t_reference / t_matmul:6.1f} x matmul, {t_reference / t_both:5.1f} x kernel); "
+              f"peak memory {peak_mib:.0f} MiB")
     if args.epoch:
         with tempfile.TemporaryDirectory() as tmp:
             config = TrainConfig(arch=(784, 400, 10), epochs=1, batch_size=128)
