@@ -86,8 +86,8 @@ def plot_tradeoff(rows, out, *, title=""):
                  100 * row["test_accuracy"]) for row in rows if row["label"] == name)
             ax.plot([p[0] for p in points], [p[1] for p in points], "o-", ms=4, label=name)
         ax.set_xlabel("firing rate (spikes/neuron/sample)")
-        name = "mean over hidden layers" if panel == n_hidden else f"hidden layer {panel + 1}"
-        ax.set_title(name, fontsize=9)
+        heading = "mean over hidden layers" if panel == n_hidden else f"hidden layer {panel + 1}"
+        ax.set_title(heading, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("test accuracy (%)")
     axes[0, -1].legend(fontsize=8)
