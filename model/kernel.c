@@ -46,6 +46,50 @@ static int32_t sort_inputs(const double *tin, int32_t n_in, double t_max, event 
     return m;
 }
 
+#define LANES 4
+
+/* Scan LANES neurons in lockstep over the sorted inputs of one sample: the loads of the
+ * input order and times are shared and the lanes' running sums are independent, so the
+ * additions overlap instead of waiting on each other. Each lane does exactly the
+ * operations of a scan of its own; it stops being checked once it has fired, and the
+ * block stops when all lanes (only the first `lanes` are real) have fired. */
+static void scan_lanes(const event *buf, const int32_t *ord, int32_t m,
+                       const double *const *wl, int lanes, double v_th, double *fire,
+                       double *s_out, int32_t *nc)
+{
+    double S[LANES] = {0.0}, A[LANES] = {0.0};
+    int open[LANES], active = lanes;
+    for (int l = 0; l < LANES; l++) {
+        open[l] = l < lanes;
+        fire[l] = INFINITY;
+        s_out[l] = 0.0;
+        nc[l] = 0;
+    }
+    for (int32_t k = 0; k < m && active > 0; k++) {
+        int32_t j = ord[k];
+        double tj = buf[k].t, next = buf[k + 1].t;
+        for (int l = 0; l < LANES; l++) {
+            double wj = wl[l][j];
+            S[l] += wj;
+            A[l] += wj * tj;
+        }
+        if (next == tj) continue;  /* ties: one segment starts after the group */
+        for (int l = 0; l < LANES; l++) {
+            /* v(next) >= v_th without a division; the crossing is then (v_th + A)/S */
+            if (open[l] && S[l] > 0.0 && v_th + A[l] <= S[l] * next) {
+                double c = (v_th + A[l]) / S[l];
+                if (c <= next) {
+                    fire[l] = c;
+                    s_out[l] = S[l];
+                    nc[l] = k + 1;
+                    open[l] = 0;
+                    active--;
+                }
+            }
+        }
+    }
+}
+
 /* Forward pass.
  * tin [B, n_in], w [n_out, n_in] -> tout [B, n_out] (+inf when silent), slope [B, n_out]
  * (causal weight sum, 0 when silent), ncausal [B, n_out] (causal prefix length, 0 when
@@ -69,31 +113,20 @@ int ttfs_forward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, cons
             int32_t *ord = order + (size_t)b * n_in;
             int32_t m = sort_inputs(t, n_in, t_max, buf, ord);
             count[b] = m;
-            for (int32_t i = 0; i < n_out; i++) {
-                const double *wi = w + (size_t)i * n_in;
-                double S = 0.0, A = 0.0, fire = INFINITY, s_out = 0.0;
-                int32_t nc = 0;
-                for (int32_t k = 0; k < m; k++) {
-                    double tj = buf[k].t, wj = wi[ord[k]];
-                    S += wj;
-                    A += wj * tj;
-                    double next = buf[k + 1].t;
-                    if (next == tj) continue;  /* ties: one segment starts after the group */
-                    /* v(next) >= v_th without a division; the crossing is then (v_th + A)/S */
-                    if (S > 0.0 && v_th + A <= S * next) {
-                        double c = (v_th + A) / S;
-                        if (c <= next) {
-                            fire = c;
-                            s_out = S;
-                            nc = k + 1;
-                            break;
-                        }
-                    }
+            for (int32_t i0 = 0; i0 < n_out; i0 += LANES) {
+                int lanes = n_out - i0 < LANES ? n_out - i0 : LANES;
+                const double *wl[LANES];
+                double fire[LANES], s_out[LANES];
+                int32_t nc[LANES];
+                for (int l = 0; l < LANES; l++)
+                    wl[l] = w + (size_t)(i0 + (l < lanes ? l : 0)) * n_in;
+                scan_lanes(buf, ord, m, wl, lanes, v_th, fire, s_out, nc);
+                for (int l = 0; l < lanes; l++) {
+                    size_t o = (size_t)b * n_out + i0 + l;
+                    tout[o] = fire[l];
+                    slope[o] = s_out[l];
+                    ncausal[o] = nc[l];
                 }
-                size_t o = (size_t)b * n_out + i;
-                tout[o] = fire;
-                slope[o] = s_out;
-                ncausal[o] = nc;
             }
         }
         free(buf);
