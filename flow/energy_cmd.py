@@ -215,14 +215,21 @@ def _read_json(path, remedy):
 def cosim_check(run_dir, network, split):
     """Compare the co-simulation counters of ``cosim*.json`` with the reference counts.
 
-    Returns a dict with ``status`` (``passed``, ``failed`` or ``missing``), ``detail``,
-    ``records`` (one per file: simulator, samples, mismatches) and ``latency_cycles``
-    (statistics over the co-simulated samples, or None).
+    Records older than ``network.json`` are ignored (listed under ``stale``): they may come
+    from an earlier network of the same run. Returns a dict with ``status`` (``passed``,
+    ``failed`` or ``missing``), ``detail``, ``records`` (one per file: simulator, samples,
+    mismatches), ``stale`` and ``latency_cycles`` (statistics over the co-simulated samples,
+    or None).
     """
-    paths = sorted(Path(run_dir).glob("cosim*.json"))
+    network_time = (Path(run_dir) / network_io.NETWORK_FILE).stat().st_mtime
+    found = sorted(Path(run_dir).glob("cosim*.json"))
+    paths = [p for p in found if p.stat().st_mtime >= network_time]
+    stale = [p.name for p in found if p not in paths]
     if not paths:
-        return {"status": "missing", "records": [], "latency_cycles": None,
-                "detail": f"no cosim.json in {run_dir}: run `ttfs cosim {run_dir}` to check "
+        why = (f"only records older than network.json ({', '.join(stale)}), which may belong "
+               f"to another network" if stale else "no cosim.json")
+        return {"status": "missing", "records": [], "latency_cycles": None, "stale": stale,
+                "detail": f"{why} in {run_dir}: run `ttfs cosim {run_dir}` to check "
                           f"the RTL counters and measure the latency"}
     records, cycles, failures = [], [], []
     for path in paths:
@@ -253,7 +260,9 @@ def cosim_check(run_dir, network, split):
     detail = (f"{len(failures)} counter mismatches, first: {failures[0]}" if failures else
               f"spikes, synaptic operations and membrane updates equal the reference on "
               f"{checked} co-simulated samples ({', '.join(r['file'] for r in records)})")
-    return {"status": status, "detail": detail, "records": records,
+    if stale:
+        detail += f"; ignored records older than network.json: {', '.join(stale)}"
+    return {"status": status, "detail": detail, "records": records, "stale": stale,
             "latency_cycles": energy.statistics(cycles) if cycles else None}
 
 

@@ -192,3 +192,22 @@ def test_corrupt_analog_model_is_one_line_error(run, capsys):
     assert status == 2
     assert "analog_energy.json: not an analog energy model" in err
     assert err.rstrip().endswith(f"rerun `ttfs spice {run_dir}`") and err.count("\n") == 1
+
+
+def test_cosim_records_older_than_the_network_are_ignored(run):
+    import os
+    run_dir, net, root, images, labels = run
+    write_cosim(run_dir, net, images, [0, 1], corrupt=True)
+    old = (run_dir / "network.json").stat().st_mtime - 100
+    os.utime(run_dir / "cosim.json", (old, old))
+    doc = energy_cmd.evaluate(run_dir, samples=5, data_dir=root)
+    cosim = doc["checks"]["cosim"]
+    assert cosim["status"] == "missing" and cosim["stale"] == ["cosim.json"]
+    assert cosim["detail"].startswith("only records older than network.json (cosim.json)")
+    write_cosim(run_dir, net, images, [2], corrupt=False)
+    (run_dir / "cosim.json").rename(run_dir / "cosim_verilator.json")
+    write_cosim(run_dir, net, images, [0, 1], corrupt=True)
+    os.utime(run_dir / "cosim.json", (old, old))
+    cosim = energy_cmd.evaluate(run_dir, samples=5, data_dir=root)["checks"]["cosim"]
+    assert cosim["status"] == "passed"
+    assert cosim["detail"].endswith("; ignored records older than network.json: cosim.json")
