@@ -24,7 +24,7 @@ from model import data
 
 from . import report
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = report.REPORT_SCHEMA_VERSION
 DEFAULT_SAMPLES = 1000
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 REPORT_FILE = "report.json"
+REPORT_SCHEMA_VERSION = 1
 KIND_LABELS = {
     "synop_J": "synaptic operations", "membrane_update_J": "membrane updates",
     "spike_J": "spikes", "synapse_switch_J": "synapse switching",
@@ -58,7 +59,6 @@ def load_report(run_dir):
         doc = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc}): rerun `ttfs energy {run_dir}`") from None
-    from .energy_cmd import REPORT_SCHEMA_VERSION
     if not isinstance(doc, dict) or doc.get("schema_version") != REPORT_SCHEMA_VERSION:
         raise ValueError(f"{path}: not a report of schema version {REPORT_SCHEMA_VERSION}: "
                          f"rerun `ttfs energy {run_dir}`")
