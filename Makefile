@@ -67,14 +67,10 @@ test: setup
 test-all: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# Interim demo until `ttfs run` chains a complete flow (its train, quantize, export, cosim
-# and spice stages are still being written): the data sets and the toolchain end to end.
+# The whole flow on a small default (MNIST 784-100-10): train, quantize, export Verilog,
+# co-simulate on Icarus and Verilator, simulate neurons in SPICE, write the energy report.
 demo: setup
-	$(VENV)/bin/ttfs data
-	$(VENV)/bin/pytest -q -m "not slow" -p no:cacheprovider hardware/tests/test_toolchain_amaranth.py \
-	    hardware/tests/test_toolchain_cocotb.py hardware/tests/test_toolchain_ngspice.py
-	@echo "demo: ran \`ttfs data\` and the toolchain checks (Amaranth, cocotb on Icarus and" \
-	      "Verilator, ngspice); \`ttfs run\` replaces them once the flow's stages exist"
+	$(VENV)/bin/ttfs run
 
 clean:
 	rm -rf build sim_build .pytest_cache
