@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +146,8 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     ----------
     config : :class:`TrainConfig`
     out_dir : run directory (created)
-    resume : continue from ``out_dir/checkpoint.pt`` (its config must equal ``config``)
+    resume : continue from ``out_dir/checkpoint.pt``; its config must equal ``config`` except
+        for ``epochs``, so a finished run can be extended
     progress : optional ``progress(iterable, total=..., desc=...)`` wrapping the batch loop
         (for example ``tqdm.tqdm``); it may have ``set_postfix``
     root : data directory (see :mod:`model.data`)
@@ -252,9 +253,9 @@ def _load_checkpoint(path, config):
     except Exception as exc:  # torch raises several types for a corrupt file
         raise ValueError(f"{path}: cannot read checkpoint ({exc.__class__.__name__})") from None
     saved = TrainConfig.from_json(state.get("config", {}))
-    if saved != config:
+    if replace(saved, epochs=config.epochs) != config:
         raise ValueError(f"{path}: checkpoint was trained with another config; resume with "
-                         f"the same options or a new --out")
+                         f"the same options (only --epochs may change) or a new --out")
     return state
 
 

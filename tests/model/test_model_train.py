@@ -1,6 +1,7 @@
 """Network, encoding, decoding, training runs, run directories and the train/sweep commands."""
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -90,17 +91,18 @@ def test_train_seeded_short_run_loss_falls_and_writes_run(tmp_path):
 
 
 @needs_mnist
-def test_train_resume_continues_after_last_epoch(tmp_path):
+def test_train_resume_extends_a_run_like_an_uninterrupted_one(tmp_path):
     short = TrainConfig(arch=(784, 16, 10), epochs=1, train_subset=300, test_subset=100)
+    longer = replace(short, epochs=2)
     train(short, tmp_path / "run")
-    longer = TrainConfig(arch=(784, 16, 10), epochs=2, train_subset=300, test_subset=100)
     with pytest.raises(ValueError, match="trained with another config"):
-        train(longer, tmp_path / "run", resume=True)
+        train(replace(longer, lr=0.01), tmp_path / "run", resume=True)
+    resumed = train(longer, tmp_path / "run", resume=True)
     full = train(longer, tmp_path / "full")
-    train(longer, tmp_path / "part")  # same config, then resume the finished run: no epochs
+    assert len(resumed["history"]) == 2
+    assert resumed["history"][1]["loss"] == pytest.approx(full["history"][1]["loss"], rel=1e-6)
     with pytest.raises(ValueError, match="already holds all 2 epochs"):
-        train(longer, tmp_path / "part", resume=True)
-    assert len(full["history"]) == 2
+        train(longer, tmp_path / "full", resume=True)
 
 
 @pytest.mark.slow
