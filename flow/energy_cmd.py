@@ -22,34 +22,10 @@ from mapping import network as network_io
 from mapping import reference
 from model import data
 
-from . import report
+from . import report, runs
 
 REPORT_SCHEMA_VERSION = report.REPORT_SCHEMA_VERSION
 DEFAULT_SAMPLES = 1000
-
-
-def _dataset_of(run_dir, network):
-    """The data set a run was trained on: the network's provenance, else config.json."""
-    for source in (network.meta, _config(run_dir)):
-        for key in ("dataset", "data_set"):
-            if isinstance(source.get(key), str):
-                return source[key]
-        nested = source.get("data")
-        if isinstance(nested, dict) and isinstance(nested.get("dataset"), str):
-            return nested["dataset"]
-    raise ValueError(f"{run_dir}: cannot tell which data set the run was trained on "
-                     f"(no 'dataset' in network.json meta or config.json): pass --dataset")
-
-
-def _config(run_dir):
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}): rerun `ttfs train`") from None
-    return doc if isinstance(doc, dict) else {}
 
 
 def _summary(result, **per_layer_extra):
@@ -125,7 +101,7 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     network = network_io.load(run_dir)
     allocation = allocation_io.load(run_dir, network)
     table = energy.load_costs(costs)
-    dataset = dataset or _dataset_of(run_dir, network)
+    dataset = dataset or runs.dataset_of(run_dir, network, hint="pass --dataset")
     split = data.load(dataset, "test", root=data_dir)
     n = min(samples, len(split.labels))
     trace = reference.simulate(network, reference.encode(network, split.images[:n]))

@@ -32,6 +32,8 @@ from hardware.spice.technology import DEFAULT
 from mapping import network as network_io
 from mapping import reference
 
+from . import runs
+
 SCHEMA_VERSION = 1
 BOUND_STEPS = {"behavioral": 0.01, "transistor": 0.5}
 PLOT_NEURONS = 4
@@ -55,28 +57,6 @@ def parse_neurons(text, n_out):
     return picked
 
 
-def _dataset(run_dir, network):
-    for source in (network.meta, _read(Path(run_dir) / "config.json")):
-        for key in ("dataset", "data_set"):
-            if isinstance(source.get(key), str):
-                return source[key]
-        nested = source.get("data")
-        if isinstance(nested, dict) and isinstance(nested.get("dataset"), str):
-            return nested["dataset"]
-    raise ValueError(f"{run_dir}: no 'dataset' in network.json meta or config.json; "
-                     f"use --inputs random")
-
-
-def _read(path):
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    return doc if isinstance(doc, dict) else {}
-
-
 def input_spikes(run_dir, network, *, inputs, samples, seed, data_dir=None):
     """``(input spike steps [samples, n_in], sample labels)`` of the network."""
     if inputs == "random":
@@ -84,7 +64,8 @@ def input_spikes(run_dir, network, *, inputs, samples, seed, data_dir=None):
         steps = rng.integers(0, network.steps + 1, (samples, network.layers[0].n_in))
         return steps, list(range(samples))
     from model import data
-    split = data.load(_dataset(run_dir, network), "test", root=data_dir)
+    dataset = runs.dataset_of(run_dir, network, hint="use --inputs random")
+    split = data.load(dataset, "test", root=data_dir)
     chosen = np.arange(min(samples, len(split.images)))
     return reference.encode(network, split.images[chosen]), chosen.tolist()
 

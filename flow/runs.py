@@ -1,0 +1,26 @@
+"""What several stages read from a run directory besides their own artifacts."""
+import json
+from pathlib import Path
+
+
+def dataset_of(run_dir, network, *, hint):
+    """The data set a run was trained on: ``network.json``'s provenance, else ``config.json``;
+    ``hint`` ends the error message (what the user can do instead).
+
+    Raises
+    ------
+    ValueError
+        if neither names one, or ``config.json`` is not valid JSON.
+    """
+    path = Path(run_dir) / "config.json"
+    config = {}
+    if path.is_file():
+        try:
+            config = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc}): rerun `ttfs train`") from None
+    for source in (network.meta, config if isinstance(config, dict) else {}):
+        if isinstance(source.get("dataset"), str):
+            return source["dataset"]
+    raise ValueError(f"{run_dir}: cannot tell which data set the run was trained on (no "
+                     f"'dataset' in network.json meta or config.json): {hint}")
