@@ -49,7 +49,7 @@ class DemoConfig:
     steps: int = 64
     cosim_samples: int = 3
     simulators: tuple = SIMULATOR_STAGES
-    spice_neurons: int = 4
+    spice_neurons: int = 16
     spice_samples: int = 1
     energy_samples: int = 1000
 
