@@ -155,20 +155,22 @@ def load_costs(path=None):
     return CostTable.from_json(doc, origin=str(path))
 
 
-def _adder(costs, bits):
-    for key, width in sorted(ADDERS.items(), key=lambda item: item[1]):
-        if bits <= width:
+def _smallest(sizes, need, what):
+    """The key of ``sizes`` with the smallest size that is at least ``need``."""
+    for key, size in sorted(sizes.items(), key=lambda item: item[1]):
+        if need <= size:
             return key
-    raise CostTableError(f"a {bits}-bit register is wider than the widest adder in the table "
-                         f"({max(ADDERS.values())} bits)")
+    raise CostTableError(what.format(largest=max(sizes.values())))
 
 
-def _sram(costs, capacity_bytes):
-    for key, size in sorted(SRAM_READS.items(), key=lambda item: item[1]):
-        if capacity_bytes <= size:
-            return key
-    raise CostTableError(f"a core's weight memory of {capacity_bytes} bytes is larger than the "
-                         f"largest SRAM in the table ({max(SRAM_READS.values())} bytes)")
+def _adder(bits):
+    return _smallest(ADDERS, bits, f"a {bits}-bit register is wider than the widest adder in "
+                                   "the table ({largest} bits)")
+
+
+def _sram(capacity_bytes):
+    return _smallest(SRAM_READS, capacity_bytes, f"a core's weight memory of {capacity_bytes} "
+                     "bytes is larger than the largest SRAM in the table ({largest} bytes)")
 
 
 @dataclass(frozen=True)
@@ -238,9 +240,9 @@ class EventEnergies:
         synop, update, notes = [], [], []
         for layer, widths, neurons in zip(network.layers, network.widths, core_neurons):
             memory = math.ceil(layer.n_in * neurons * network.weight_bits / 8)
-            sram = _sram(costs, memory)
-            slope_add = _adder(costs, widths.slope_bits)
-            potential_add = _adder(costs, widths.potential_bits)
+            sram = _sram(memory)
+            slope_add = _adder(widths.slope_bits)
+            potential_add = _adder(widths.potential_bits)
             synop.append(costs[sram] / per_word + costs[slope_add])
             update.append(2 * costs[potential_add])
             notes.append(f"weight read: {sram} / {per_word} weights per word "
