@@ -69,7 +69,9 @@ def plot_tradeoff(rows, out, *, title=""):
 
     ``rows`` are dicts with ``label`` (series name), ``test_accuracy``, ``firing_rate``
     (list per hidden layer) and ``firing_rate_mean``; points of a series are joined in order
-    of firing rate. Returns the output path.
+    of firing rate. Rows that also hold ``test_accuracy_std``, ``firing_rate_std`` and
+    ``firing_rate_mean_std`` (as :func:`model.sweep.aggregate` writes) get error bars of
+    that size. Returns the output path.
     """
     plt = _pyplot()
     if not rows:
@@ -83,8 +85,17 @@ def plot_tradeoff(rows, out, *, title=""):
         for name in series:
             points = sorted(
                 (row["firing_rate_mean"] if panel == n_hidden else row["firing_rate"][panel],
-                 100 * row["test_accuracy"]) for row in rows if row["label"] == name)
-            ax.plot([p[0] for p in points], [p[1] for p in points], "o-", ms=4, label=name)
+                 100 * row["test_accuracy"],
+                 row.get("firing_rate_mean_std", 0.0) if panel == n_hidden
+                 else row.get("firing_rate_std", [0.0] * n_hidden)[panel],
+                 100 * row.get("test_accuracy_std", 0.0))
+                for row in rows if row["label"] == name)
+            x, y, x_err, y_err = zip(*points)
+            if any(x_err) or any(y_err):
+                ax.errorbar(x, y, xerr=x_err, yerr=y_err, fmt="o-", ms=4, capsize=2,
+                            label=name)
+            else:
+                ax.plot(x, y, "o-", ms=4, label=name)
         ax.set_xlabel("firing rate (spikes/neuron/sample)")
         heading = "mean over hidden layers" if panel == n_hidden else f"hidden layer {panel + 1}"
         ax.set_title(heading, fontsize=9)
