@@ -17,7 +17,7 @@ import json
 import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .figure import plot_tradeoff
@@ -102,16 +102,21 @@ def run_sweep(base, out_dir, *, regs, gamma2s, v_hats=(), seeds=None, jobs=2, th
     return rows
 
 
+#: Config fields that may differ between the runs of one summary.
+_PER_POINT = ("reg", "gamma2", "v_hat", "seed", "epochs")
+
+
 def collect(run_dirs):
     """Rows like a sweep's from finished training runs (each a ``ttfs train`` directory).
 
     Raises ``ValueError`` naming the directory when one is missing its ``config.json`` or
     ``metrics.json``, holds corrupt ones, or has not finished an epoch; and when the runs
-    mix data sets or architectures, which one table and plot cannot compare.
+    differ in anything but the regularizer, ``gamma2``, ``v_hat``, seed and epochs (data
+    set, architecture, learning rate, ...), which one table and plot cannot compare.
     """
     from .train import TrainConfig
 
-    rows, kinds = [], set()
+    rows, first = [], None
     for run_dir in map(Path, run_dirs):
         values = {}
         for name in ("config.json", "metrics.json"):
@@ -132,14 +137,17 @@ def collect(run_dirs):
         if missing:
             raise ValueError(f"{run_dir / 'metrics.json'} lacks {', '.join(missing)}: "
                              "not a finished training run")
-        kinds.add((config.dataset, config.arch))
+        shared = {key: value for key, value in asdict(config).items() if key not in _PER_POINT}
+        if rows and shared != first:
+            differing = ", ".join(f"{key} ({first[key]} against {shared[key]})"
+                                  for key in first if shared[key] != first[key])
+            raise ValueError(f"{run_dir} differs from {rows[0]['run']} in {differing}: runs "
+                             "to summarize may differ only in reg, gamma2, v_hat, seed and "
+                             "epochs")
+        first = shared
         rows.append(_row(run_dir.name, config, metrics))
     if not rows:
         raise ValueError("no run directories given")
-    if len(kinds) > 1:
-        raise ValueError("runs mix data sets or architectures: "
-                         + "; ".join(f"{dataset} {'-'.join(map(str, arch))}"
-                                     for dataset, arch in sorted(kinds)))
     return rows
 
 

@@ -220,8 +220,12 @@ def test_collect_reads_runs_and_names_what_is_wrong(tmp_path):
     assert [(row["run"], row["reg"], row["gamma2"], row["seed"], row["epochs_done"])
             for row in rows] == [("a", "f-ssr", 0.1, 2, 3), ("b", "none", 0.0, 0, 3)]
     other = _fake_run(tmp_path / "other", metrics, arch=(784, 30, 10))
-    with pytest.raises(ValueError, match="mix data sets or architectures"):
+    with pytest.raises(ValueError, match=r"other differs from a in arch \(\(784, 20, 10\) "
+                                          r"against \(784, 30, 10\)\)"):
         collect([a, other])
+    slower = _fake_run(tmp_path / "slower", metrics, arch=(784, 20, 10), lr=1e-4, epochs=3)
+    with pytest.raises(ValueError, match="in lr .*may differ only in reg, gamma2"):
+        collect([a, b, slower])
     with pytest.raises(ValueError, match="config.json not found"):
         collect([a, tmp_path])
     (b / "metrics.json").unlink()
