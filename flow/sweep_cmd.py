@@ -1,6 +1,7 @@
 """``ttfs sweep``: train over ``gamma2`` for each regularizer (and over seeds) in parallel
 processes and write a table and accuracy-against-firing-rate plots; ``ttfs summarize``: the
 same table and plots for runs trained one by one (see :mod:`model.sweep`)."""
+import sys
 from pathlib import Path
 
 from . import train_cmd
@@ -68,6 +69,11 @@ def summarize(args):
     args.out.mkdir(parents=True, exist_ok=True)
     write_report(rows, args.out)
     _print(rows, args.out)
+    unfinished = [f"{row['run']} ({row['epochs_done']} epochs)" for row in rows
+                  if not row["complete"]]
+    if unfinished:
+        print(f"ttfs: warning: not finished (still training or stopped): "
+              f"{', '.join(unfinished)}", file=sys.stderr)
     return 0
 
 
@@ -81,7 +87,8 @@ def _print(rows, out):
                   if len(point["runs"]) > 1 else "")
         change = ("" if point["accuracy_change"] is None or point["reg"] == "none"
                   else f" ({point['accuracy_change']:+.2f} points vs none)")
+        epochs = ", ".join(str(epochs) for epochs in point["epochs_done"])
         print(f"{name}: accuracy {100 * point['test_accuracy']:.2f}{spread} %{change}, "
               f"mean firing rate {point['firing_rate_mean']:.3f} over {len(point['runs'])} "
-              f"run(s)")
+              f"run(s) after {epochs} epochs")
     print(f"wrote {out / 'sweep.md'} and plots")

@@ -80,6 +80,7 @@ def _row(name, config, metrics):
     return {"run": name, "label": _label(config), "reg": config.reg,
             "gamma2": config.gamma2, "v_hat": config.v_hat, "seed": config.seed,
             "epochs_done": metrics.get("epochs_done", config.epochs),
+            "complete": metrics.get("complete", True),
             "test_accuracy": metrics["test_accuracy"],
             "firing_rate": metrics["firing_rate"],
             "firing_rate_mean": metrics["firing_rate_mean"]}
@@ -177,7 +178,7 @@ def aggregate(rows):
                        "v_hat": v_hat, "runs": [row["run"] for row in members],
                        "seeds": [row.get("seed") for row in members],
                        "epochs_done": sorted({row.get("epochs_done") for row in members},
-                                             key=str),
+                                             key=lambda epochs: (epochs is None, epochs or 0)),
                        "test_accuracy": accuracy, "test_accuracy_std": accuracy_std,
                        "firing_rate": [mean for mean, _ in layers],
                        "firing_rate_std": [std for _, std in layers],

@@ -251,8 +251,16 @@ def test_cli_summarize_writes_report_or_nothing(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["summarize", *map(str, runs), "--out", str(tmp_path / "summary")])
     assert exit_info.value.code == 0
-    assert "none: accuracy 90.50 ± 0.71 %, mean firing rate 0.200 over 2 run(s)" in \
-        capsys.readouterr().out
+    assert "none: accuracy 90.50 ± 0.71 %, mean firing rate 0.200 over 2 run(s) after 10 " \
+        "epochs" in capsys.readouterr().out
+    (runs[1] / "metrics.json").write_text(json.dumps(dict(metrics, epochs_done=4,
+                                                          complete=False)))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["summarize", *map(str, runs), "--out", str(tmp_path / "summary")])
+    assert exit_info.value.code == 0
+    out, err = capsys.readouterr()
+    assert "over 2 run(s) after 4, 10 epochs" in out
+    assert "not finished (still training or stopped): none-s1 (4 epochs)" in err
     assert (tmp_path / "summary" / "tradeoff.png").is_file()
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["summarize", str(runs[0]), str(tmp_path), "--out", str(tmp_path / "bad")])
