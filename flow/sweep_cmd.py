@@ -40,7 +40,8 @@ def add_parser(subparsers):
     summary = subparsers.add_parser(
         "summarize", help="table and accuracy-vs-firing-rate plots of finished training runs")
     summary.add_argument("runs", nargs="+", type=Path, metavar="RUN",
-                         help="run directories of `ttfs train` (same data set and architecture)")
+                         help="run directories of `ttfs train`, differing only in reg, gamma2, "
+                              "v_hat, seed and epochs")
     summary.add_argument("--out", required=True, type=Path,
                          help="directory for sweep.json, sweep.md and the plots")
     summary.set_defaults(handler=summarize)
