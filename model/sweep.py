@@ -77,7 +77,8 @@ def _label(config):
 
 
 def _row(name, config, metrics):
-    return {"run": name, "label": _label(config), "reg": config.reg,
+    return {"run": name, "label": _label(config), "dataset": config.dataset,
+            "arch": "-".join(map(str, config.arch)), "reg": config.reg,
             "gamma2": config.gamma2, "v_hat": config.v_hat, "seed": config.seed,
             "epochs_done": metrics.get("epochs_done", config.epochs),
             "complete": metrics.get("complete", True),
@@ -227,9 +228,13 @@ def write_report(rows, out_dir):
         lines.append(f"| {point['reg']} | {point['gamma2']:g} | {v_hat} | {len(point['runs'])} "
                      f"| {epochs} | {accuracy} | {rates} | {mean_rate} | {change} |")
     (out_dir / "sweep.md").write_text("\n".join(lines) + "\n")
+    kinds = sorted({f"{row['dataset']} {row['arch']}: " for row in rows if "dataset" in row})
+    prefix = kinds[0] if len(kinds) == 1 else ""
     main = [point for point in points if point["reg"] in ("none", "m-ssr", "f-ssr")]
     if main:
-        plot_tradeoff(main, out_dir / "tradeoff.png", title="accuracy against firing rate")
+        plot_tradeoff(main, out_dir / "tradeoff.png",
+                      title=f"{prefix}accuracy against firing rate")
     baseline = [point for point in points if point["reg"] in ("vhat", "m-ssr")]
     if any(point["reg"] == "vhat" for point in baseline):
-        plot_tradeoff(baseline, out_dir / "vhat.png", title="v_hat baseline against M-SSR")
+        plot_tradeoff(baseline, out_dir / "vhat.png",
+                      title=f"{prefix}v_hat baseline against M-SSR")

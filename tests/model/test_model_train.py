@@ -219,6 +219,7 @@ def test_collect_reads_runs_and_names_what_is_wrong(tmp_path):
     rows = collect([a, b])
     assert [(row["run"], row["reg"], row["gamma2"], row["seed"], row["epochs_done"])
             for row in rows] == [("a", "f-ssr", 0.1, 2, 3), ("b", "none", 0.0, 0, 3)]
+    assert (rows[0]["dataset"], rows[0]["arch"]) == ("mnist", "784-20-10")
     other = _fake_run(tmp_path / "other", metrics, arch=(784, 30, 10))
     with pytest.raises(ValueError, match=r"other differs from a in arch \(\(784, 20, 10\) "
                                           r"against \(784, 30, 10\)\)"):
