@@ -7,18 +7,12 @@ from pathlib import Path
 from . import train_cmd
 
 
-def _floats(text):
+def _values(text, convert, kind):
+    """``text`` split at commas (empty parts skipped), each part passed to ``convert``."""
     try:
-        return tuple(float(part) for part in text.split(",") if part)
+        return tuple(convert(part) for part in text.split(",") if part)
     except ValueError:
-        raise ValueError(f"expected comma-separated numbers, not {text!r}") from None
-
-
-def _seeds(text):
-    try:
-        return tuple(int(part) for part in text.split(",") if part)
-    except ValueError:
-        raise ValueError(f"expected comma-separated integers, not {text!r}") from None
+        raise ValueError(f"expected comma-separated {kind}, not {text!r}") from None
 
 
 def add_parser(subparsers):
@@ -55,10 +49,11 @@ def run(args):
                          f"{args.threads}")
     regs = tuple(part for part in args.regs.split(",") if part)
     base = train_cmd.config_from_args(args)
-    seeds = None if args.seeds is None else _seeds(args.seeds)
-    rows = run_sweep(base, args.out, regs=regs, gamma2s=_floats(args.gamma2s),
-                     v_hats=_floats(args.v_hats), seeds=seeds, jobs=args.jobs,
-                     threads=args.threads)
+    seeds = None if args.seeds is None else _values(args.seeds, int, "integers")
+    rows = run_sweep(base, args.out, regs=regs,
+                     gamma2s=_values(args.gamma2s, float, "numbers"),
+                     v_hats=_values(args.v_hats, float, "numbers"), seeds=seeds,
+                     jobs=args.jobs, threads=args.threads)
     _print(rows, args.out)
     return 0
 

@@ -140,13 +140,14 @@ def collect(run_dirs):
             raise ValueError(f"{run_dir / 'metrics.json'} lacks {', '.join(missing)}: "
                              "not a finished training run")
         shared = {key: value for key, value in asdict(config).items() if key not in _PER_POINT}
-        if rows and shared != first:
+        if first is None:
+            first = shared
+        elif shared != first:
             differing = ", ".join(f"{key} ({first[key]} against {shared[key]})"
                                   for key in first if shared[key] != first[key])
             raise ValueError(f"{run_dir} differs from {rows[0]['run']} in {differing}: runs "
                              "to summarize may differ only in reg, gamma2, v_hat, seed and "
                              "epochs")
-        first = shared
         rows.append(_row(run_dir.name, config, metrics))
     if not rows:
         raise ValueError("no run directories given")
