@@ -204,6 +204,39 @@ def test_sweep_report_gives_mean_and_spread_over_seeds_and_change_vs_none(tmp_pa
     assert (tmp_path / "tradeoff.png").stat().st_size > 0
 
 
+def test_tradeoff_plot_draws_error_bars_only_where_seeds_spread(tmp_path):
+    from model.figure import plot_tradeoff
+
+    point = {"label": "m-ssr", "test_accuracy": 0.85, "firing_rate": [0.1, 0.3],
+             "firing_rate_mean": 0.2}
+    spread = dict(point, test_accuracy_std=0.01, firing_rate_std=[0.02, 0.03],
+                  firing_rate_mean_std=0.025)
+    flat = dict(point, test_accuracy_std=0.0, firing_rate_std=[0.0, 0.0],
+                firing_rate_mean_std=0.0)
+    images = {}
+    for name, row in (("plain", point), ("flat", flat), ("spread", spread)):
+        plot_tradeoff([row], tmp_path / f"{name}.png")
+        images[name] = (tmp_path / f"{name}.png").read_bytes()
+    assert images["flat"] == images["plain"]
+    assert images["spread"] != images["plain"]
+
+
+@needs_mnist
+def test_cli_sweep_over_seeds_trains_each_seed_and_averages(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["sweep", "--regs", "none", "--seeds", "0,1", "--arch", "784-8-10",
+                  "--epochs", "1", "--train-subset", "300", "--test-subset", "100",
+                  "--jobs", "1", "--out", str(out)])
+    assert exit_info.value.code == 0
+    assert "none: accuracy" in capsys.readouterr().out
+    rows = json.loads((out / "sweep.json").read_text())
+    assert [(row["run"], row["seed"]) for row in rows] == [("none-s0", 0), ("none-s1", 1)]
+    assert rows[0]["test_accuracy"] != rows[1]["test_accuracy"] or \
+        rows[0]["firing_rate"] != rows[1]["firing_rate"]  # the seeds differ
+    assert "| none | 0 |  | 2 | 1 | " in (out / "sweep.md").read_text()
+
+
 def _fake_run(run_dir, metrics, **config):
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(TrainConfig(**config).to_json()))
