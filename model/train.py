@@ -10,7 +10,7 @@ after every epoch, so an unfinished run can be read at any time.
 """
 import json
 import math
-import os
+import pickle
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from . import data
+from .files import atomic_write, write_text
 from .network import NetworkConfig, TTFSNetwork, parse_arch, predict
 from .neuron import T_MAX
 from .regularizer import REGULARIZERS, hidden_penalty, loss_terms
@@ -100,15 +101,8 @@ class TrainConfig:
         return cls(**{key: value for key, value in values.items() if key in names})
 
 
-def _atomic_write(path, write):
-    path = Path(path)
-    staged = path.with_name(path.name + ".tmp")
-    write(staged)
-    os.replace(staged, path)
-
-
 def _write_json(path, values):
-    _atomic_write(path, lambda p: p.write_text(json.dumps(values, indent=2) + "\n"))
+    write_text(path, json.dumps(values, indent=2) + "\n")
 
 
 def _subset(split, n):
@@ -170,10 +164,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     checkpoint_path = out_dir / "checkpoint.pt"
     if resume and checkpoint_path.is_file():
         state = _load_checkpoint(checkpoint_path, config)
-        network.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
+        _restore(state, checkpoint_path, network, optimizer, scheduler, generator)
         history, start_epoch = state["history"], state["epoch"]
     if start_epoch >= config.epochs:
         raise ValueError(f"{checkpoint_path} already holds all {config.epochs} epochs")
@@ -241,22 +232,55 @@ def _save_epoch(out_dir, network, optimizer, scheduler, generator, history, conf
     state = {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
              "history": history, "epoch": len(history), "config": config.to_json()}
-    _atomic_write(out_dir / "checkpoint.pt", lambda p: torch.save(state, p))
-    _atomic_write(out_dir / f"checkpoint_epoch{len(history)}.pt",
-                  lambda p: torch.save(network.state_dict(), p))
-    _atomic_write(out_dir / "model.pt", lambda p: torch.save(network.state_dict(), p))
+    atomic_write(out_dir / "checkpoint.pt", lambda p: torch.save(state, p))
+    atomic_write(out_dir / f"checkpoint_epoch{len(history)}.pt",
+                 lambda p: torch.save(network.state_dict(), p))
+    atomic_write(out_dir / "model.pt", lambda p: torch.save(network.state_dict(), p))
+
+
+#: What a checkpoint holds besides the state dicts, with the type of each member.
+_CHECKPOINT_MEMBERS = {"model": dict, "optimizer": dict, "scheduler": dict,
+                       "generator": torch.Tensor, "history": list, "epoch": int, "config": dict}
 
 
 def _load_checkpoint(path, config):
+    """The checkpoint at ``path``, read without running code from it (``weights_only``)."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"{path}: refusing to resume: the checkpoint holds objects other than "
+                         f"tensors and plain data, which could run code when loaded; only "
+                         f"checkpoints written by `ttfs train` can be resumed") from None
     except Exception as exc:  # torch raises several types for a corrupt file
         raise ValueError(f"{path}: cannot read checkpoint ({exc.__class__.__name__})") from None
-    saved = TrainConfig.from_json(state.get("config", {}))
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not a checkpoint of `ttfs train` (a {type(state).__name__})")
+    for name, kind in _CHECKPOINT_MEMBERS.items():
+        if not isinstance(state.get(name), kind) or isinstance(state.get(name), bool):
+            raise ValueError(f"{path}: not a checkpoint of `ttfs train` ('{name}' is missing or "
+                             f"not a {kind.__name__})")
+    if not 0 <= state["epoch"] == len(state["history"]):
+        raise ValueError(f"{path}: corrupt checkpoint (epoch {state['epoch']} with "
+                         f"{len(state['history'])} epochs of history)")
+    try:
+        saved = TrainConfig.from_json(state["config"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: corrupt config in checkpoint ({exc})") from None
     if replace(saved, epochs=config.epochs) != config:
         raise ValueError(f"{path}: checkpoint was trained with another config; resume with "
                          f"the same options (only --epochs may change) or a new --out")
     return state
+
+
+def _restore(state, path, network, optimizer, scheduler, generator):
+    try:
+        network.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise ValueError(f"{path}: checkpoint does not fit the network "
+                         f"({exc.__class__.__name__})") from None
 
 
 def load_run(run_dir):

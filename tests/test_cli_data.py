@@ -58,3 +58,21 @@ def test_cli_data_without_debian_package_is_one_line_error(tmp_path, monkeypatch
     assert _main("data", "fashion-mnist", "--data-dir", str(tmp_path / "data")) == 2
     assert capsys.readouterr().err == (
         f"ttfs: error: {missing} not found: apt-get install dataset-fashion-mnist\n")
+
+
+def test_cli_data_repair_keeps_the_users_files(tmp_path, capsys):
+    assert _main("data", "fashion-mnist", "--data-dir", str(tmp_path)) == 0
+    target = tmp_path / "fashion-mnist"
+    notes = target / "my-notes.txt"
+    notes.write_text("mine\n")
+    (target / "extra").mkdir()
+    (target / "extra" / "labels.csv").write_text("0,1\n")
+    damaged = target / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(b"\x1f\x8b garbage")
+
+    assert _main("data", "fashion-mnist", "--data-dir", str(tmp_path)) == 0
+    assert notes.read_text() == "mine\n"
+    assert (target / "extra" / "labels.csv").read_text() == "0,1\n"
+    assert data.verify("fashion-mnist", root=tmp_path) == {"train": 60000, "test": 10000}
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        [p.name for p in data_cmd.FASHION_DEBIAN_DIR.iterdir()] + ["extra", "my-notes.txt"])

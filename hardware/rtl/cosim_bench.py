@@ -30,7 +30,7 @@ from .scoreboard import Observed, expected, first_mismatch, input_beats, lower_b
 def _load_case():
     case = json.loads(Path(os.environ["TTFS_COSIM_CASE"]).read_text())
     network = network_io.load(case["network_dir"])
-    with np.load(case["inputs"]) as npz:
+    with np.load(case["inputs"], allow_pickle=False) as npz:
         inputs = npz["input_steps"]
     return case, network, inputs
 
