@@ -8,12 +8,11 @@ the integer accuracy against ``weight_bits`` and ``K`` into ``sweep.json``, ``sw
 ``sweep.png``. ``ttfs allocate runs/NAME`` re-splits a saved network with other core limits.
 """
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from mapping import allocation as alloc
+from mapping.files import atomic_write, write_text
 from mapping import network as netmod
 
 SWEEP_BITS = (4, 6, 8, 10, 12, 16)
@@ -21,9 +20,7 @@ SWEEP_STEPS = (16, 32, 64, 128, 256, 512, 1024)
 
 
 def _write_json(path, doc):
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".json", delete=False) as f:
-        f.write(json.dumps(doc, indent=2) + "\n")
-    os.replace(f.name, path)
+    write_text(path, json.dumps(doc, indent=2) + "\n")
 
 
 def _limits(args):
@@ -83,7 +80,7 @@ def _sweep(args, run_dir, net, data):
                             steps=_int_list(args.sweep_steps))
     _write_json(run_dir / from_model.SWEEP_FILE, {"schema_version": 1, "rows": rows})
     table = sweep_table(rows)
-    (run_dir / "sweep.md").write_text(table)
+    write_text(run_dir / "sweep.md", table)
     plot_sweep(rows, run_dir / "sweep.png")
     print(table, end="")
     print(f"wrote {run_dir / 'sweep.json'}, sweep.md, sweep.png")
@@ -122,7 +119,7 @@ def plot_sweep(rows, path):
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_write(path, lambda staged: fig.savefig(staged, dpi=120))
     plt.close(fig)
 
 

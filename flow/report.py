@@ -5,12 +5,12 @@ directory; :func:`write_comparison` puts several such reports side by side. Plot
 on a bare :class:`matplotlib.figure.Figure`, so no display or global backend is touched.
 """
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from mapping.files import atomic_write, write_text
 
 REPORT_FILE = "report.json"
 REPORT_SCHEMA_VERSION = 1
@@ -36,18 +36,9 @@ def joules(value):
     return f"{value / 1e-18:.4g} aJ"
 
 
-def _write_text(path, text):
-    path = Path(path)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=path.suffix, delete=False) as f:
-        f.write(text)
-    os.replace(f.name, path)
-    return path
-
-
 def _save(figure, path):
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return Path(path)
+    return atomic_write(path, lambda staged: figure.savefig(staged, dpi=120))
 
 
 def load_report(run_dir):
@@ -204,10 +195,10 @@ def markdown(doc):
 def write_report(doc, directory):
     """Write ``report.json``, ``report.md`` and the plots into ``directory``; returns paths."""
     directory = Path(directory)
-    paths = [_write_text(directory / REPORT_FILE, json.dumps(doc, indent=1) + "\n")]
+    paths = [write_text(directory / REPORT_FILE, json.dumps(doc, indent=1) + "\n")]
     paths.append(plot_breakdown(doc, directory / "energy_breakdown.png"))
     paths.append(plot_energy_vs_spikes(doc, directory / "energy_vs_spikes.png"))
-    paths.append(_write_text(directory / "report.md", markdown(doc)))
+    paths.append(write_text(directory / "report.md", markdown(doc)))
     return paths
 
 
@@ -302,6 +293,6 @@ def write_comparison(docs, directory):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     comp = comparison(docs)
-    return comp, [_write_text(directory / "compare.json", json.dumps(comp, indent=1) + "\n"),
-                  _write_text(directory / "compare.md", comparison_markdown(comp)),
+    return comp, [write_text(directory / "compare.json", json.dumps(comp, indent=1) + "\n"),
+                  write_text(directory / "compare.md", comparison_markdown(comp)),
                   plot_comparison(comp, directory / "compare.png")]

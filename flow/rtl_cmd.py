@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hardware import tools
 from mapping import allocation as allocation_io
+from mapping.files import write_text
 from mapping import network as network_io
 from mapping import reference
 
@@ -87,7 +88,7 @@ def _cosim(args):
            "indices": indices, "wall_s": wall,
            "inferences_per_s": len(indices) / results["simulation_s"], **results}
     out = Path(args.out) if args.out else run_dir / "cosim.json"
-    out.write_text(json.dumps(doc, indent=1) + "\n")
+    write_text(out, json.dumps(doc, indent=1) + "\n")
     cycles = [r["cycles"] for r in results["per_sample"]]
     bound = [r["lower_bound_cycles"] for r in results["per_sample"]]
     print(f"{args.sim}: {results['samples']} samples, {results['mismatches']} mismatches, "

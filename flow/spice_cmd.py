@@ -30,6 +30,7 @@ from hardware.spice.netlist import LEVELS, Neuron
 from hardware.spice.simulator import Simulator
 from hardware.spice.technology import DEFAULT
 from mapping import network as network_io
+from mapping.files import atomic_write, write_text
 from mapping import reference
 
 from . import runs
@@ -136,7 +137,7 @@ def plot(path, network, layer, neurons, inputs, sim, level, tech=DEFAULT):
     axes[-1, 0].set_xlabel("model time [steps]")
     fig.suptitle(f"layer {layer}, first sample: membrane voltage")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda staged: fig.savefig(staged, dpi=110))
     plt.close(fig)
 
 
@@ -162,7 +163,7 @@ def _run(args):
            "neurons": neurons, "samples": labels, "inputs": args.inputs,
            "bound_steps": BOUND_STEPS[args.level], "technology": DEFAULT.to_json(),
            "summary": summary, "records": records}
-    (run_dir / "spice.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_text(run_dir / "spice.json", json.dumps(doc, indent=1) + "\n")
     print(_describe(summary, args.level, len(records)))
     if energies is not None:
         per_layer = mean_synop_J(energies, network, steps)

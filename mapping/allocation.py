@@ -8,10 +8,10 @@ fewest cores that respect the limits, with the neurons spread as evenly as possi
 """
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .files import write_text
 
 SCHEMA_VERSION = 1
 ALLOCATION_FILE = "allocation.json"
@@ -100,16 +100,8 @@ def save(allocation, directory):
     """Write ``allocation.json`` into ``directory`` atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(allocation.to_json(), indent=2) + "\n"
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".json", delete=False) as f:
-        staged = f.name
-    try:
-        Path(staged).write_text(text)
-        os.replace(staged, directory / ALLOCATION_FILE)
-    finally:
-        if os.path.exists(staged):
-            os.unlink(staged)
-    return directory / ALLOCATION_FILE
+    return write_text(directory / ALLOCATION_FILE,
+                      json.dumps(allocation.to_json(), indent=2) + "\n")
 
 
 def load(directory, network):

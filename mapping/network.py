@@ -10,13 +10,13 @@ that no accumulator can overflow (see :func:`register_widths`). It is saved as
 """
 import json
 import math
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write, write_text
 
 SCHEMA_VERSION = 1
 NETWORK_FILE = "network.json"
@@ -200,29 +200,16 @@ class IntNetwork:
 def save(network, directory):
     """Write ``network.json`` and ``weights.npz`` into ``directory`` atomically.
 
-    Both files are written to temporary names first and renamed only when both are
-    complete, so a failed save leaves any previous network intact.
+    Each file is written to a temporary name and renamed when complete (see
+    :mod:`mapping.files`), the weights first: a failed save leaves the previous
+    ``network.json`` in place.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(network.to_json(), indent=2, sort_keys=True) + "\n"
     weights = {f"w{i}": layer.weight for i, layer in enumerate(network.layers)}
-    tmp_json = tmp_npz = None
-    try:
-        with tempfile.NamedTemporaryFile("wb", dir=directory, suffix=".npz", delete=False) as f:
-            tmp_npz = f.name
-            np.savez(f, **weights)
-        with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".json", delete=False) as f:
-            tmp_json = f.name
-            f.write(text)
-        os.replace(tmp_npz, directory / WEIGHTS_FILE)
-        tmp_npz = None
-        os.replace(tmp_json, directory / NETWORK_FILE)
-        tmp_json = None
-    finally:
-        for leftover in (tmp_json, tmp_npz):
-            if leftover is not None and os.path.exists(leftover):
-                os.unlink(leftover)
+    atomic_write(directory / WEIGHTS_FILE, lambda staged: np.savez(staged, **weights))
+    write_text(directory / NETWORK_FILE, text)
     return directory
 
 

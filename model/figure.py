@@ -4,6 +4,8 @@ from pathlib import Path
 
 import torch
 
+from .files import atomic_write
+
 
 def _pyplot():
     import matplotlib
@@ -59,7 +61,7 @@ def plot_sample(network, image, label, out, *, traces=12, points=801):
     axes[-1, 1].set_xlabel("time")
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out, dpi=120)
+    atomic_write(out, lambda staged: fig.savefig(staged, dpi=120))
     plt.close(fig)
     return out
 
@@ -106,6 +108,6 @@ def plot_tradeoff(rows, out, *, title=""):
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out, dpi=120)
+    atomic_write(out, lambda staged: fig.savefig(staged, dpi=120))
     plt.close(fig)
     return out

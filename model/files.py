@@ -34,7 +34,7 @@ def atomic_write(path, write):
         fd, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                       suffix=path.suffix)
     except OSError as exc:
-        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _write_error(path, exc) from None
     os.close(fd)
     try:
         write(Path(staged))
@@ -46,7 +46,7 @@ def atomic_write(path, write):
         with contextlib.suppress(OSError):
             os.unlink(staged)
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
-            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
+            raise _write_error(path, exc) from None
         raise
     _sync_directory(path.parent)
     return path
@@ -60,6 +60,12 @@ def write_text(path, text):
 def write_bytes(path, payload):
     """Write ``payload`` to ``path`` atomically; returns ``path``."""
     return atomic_write(path, lambda staged: staged.write_bytes(payload))
+
+
+def _write_error(path, exc):
+    error = OSError(f"cannot write {path}: {exc.strerror or exc}")
+    error.errno = exc.errno
+    return error
 
 
 def _sync_directory(directory):

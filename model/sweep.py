@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from .files import write_text
 from .figure import plot_tradeoff
 from .regularizer import REGULARIZERS
 
@@ -199,7 +200,7 @@ def _spread(mean, std, several, digits=3):
 def write_report(rows, out_dir):
     """Write ``sweep.json``, ``sweep.md`` and the plots of ``rows`` into ``out_dir``."""
     out_dir = Path(out_dir)
-    (out_dir / "sweep.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_text(out_dir / "sweep.json", json.dumps(rows, indent=2) + "\n")
     lines = ["| run | reg | gamma2 | v_hat | seed | epochs | test accuracy (%) "
              "| firing rate per hidden layer | mean firing rate |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -228,7 +229,7 @@ def write_report(rows, out_dir):
         epochs = ", ".join(str(epochs) for epochs in point["epochs_done"])
         lines.append(f"| {point['reg']} | {point['gamma2']:g} | {v_hat} | {len(point['runs'])} "
                      f"| {epochs} | {accuracy} | {rates} | {mean_rate} | {change} |")
-    (out_dir / "sweep.md").write_text("\n".join(lines) + "\n")
+    write_text(out_dir / "sweep.md", "\n".join(lines) + "\n")
     kinds = sorted({f"{row['dataset']} {row['arch']}: " for row in rows if "dataset" in row})
     prefix = kinds[0] if len(kinds) == 1 else ""
     main = [point for point in points if point["reg"] in ("none", "m-ssr", "f-ssr")]

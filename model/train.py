@@ -8,6 +8,7 @@ for each hidden layer on the test set, ``firing_rate_mean`` over hidden layers, 
 per epoch, ``epochs_done`` and ``complete``). ``model.pt`` and ``metrics.json`` are rewritten
 after every epoch, so an unfinished run can be read at any time.
 """
+import io
 import json
 import math
 import pickle
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from . import data
-from .files import atomic_write, write_text
+from .files import write_bytes, write_text
 from .network import NetworkConfig, TTFSNetwork, parse_arch, predict
 from .neuron import T_MAX
 from .regularizer import REGULARIZERS, hidden_penalty, loss_terms
@@ -232,10 +233,18 @@ def _save_epoch(out_dir, network, optimizer, scheduler, generator, history, conf
     state = {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
              "history": history, "epoch": len(history), "config": config.to_json()}
-    atomic_write(out_dir / "checkpoint.pt", lambda p: torch.save(state, p))
-    atomic_write(out_dir / f"checkpoint_epoch{len(history)}.pt",
-                 lambda p: torch.save(network.state_dict(), p))
-    atomic_write(out_dir / "model.pt", lambda p: torch.save(network.state_dict(), p))
+    write_bytes(out_dir / "checkpoint.pt", _serialized(state))
+    weights = _serialized(network.state_dict())
+    write_bytes(out_dir / f"checkpoint_epoch{len(history)}.pt", weights)
+    write_bytes(out_dir / "model.pt", weights)
+
+
+def _serialized(state):
+    # torch.save reports a failed write (a full disk, a file-size limit) as an opaque
+    # RuntimeError; serialized first, the write fails with the OSError that names the cause
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
 #: What a checkpoint holds besides the state dicts, with the type of each member.

@@ -16,6 +16,7 @@ import numpy as np
 
 from hardware import tools
 from mapping import network as network_io
+from mapping.files import atomic_write, write_text
 
 from .export import TOP_NAME, write_verilog
 from .top import NetworkTop
@@ -46,7 +47,7 @@ def icarus_source(verilog_path, out_path):
     """
     text, count = _KICK.subn(lambda m: f"{m.group(0)}\n{m.group(1)}initial #0 {m.group(2)}= 1;",
                              Path(verilog_path).read_text())
-    Path(out_path).write_text(text)
+    write_text(out_path, text)
     return count
 
 
@@ -116,13 +117,14 @@ def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None,
         work = sum(max(g) * (n + network.steps) for g, n in zip(top.groups(), network.sizes))
         max_cycles = 8 * work + 20 * network.steps + 100
     network_io.save(network, build_dir / "network")
-    np.savez(build_dir / "inputs.npz", input_steps=input_steps)
+    atomic_write(build_dir / "inputs.npz",
+                 lambda staged: np.savez(staged, input_steps=input_steps))
     results_path = build_dir / "results.json"
     results_path.unlink(missing_ok=True)
     case = {"network_dir": str(build_dir / "network"), "inputs": str(build_dir / "inputs.npz"),
             "results": str(results_path), "max_cycles": int(max_cycles),
             "groups": top.groups()}
-    (build_dir / "case.json").write_text(json.dumps(case, indent=1))
+    write_text(build_dir / "case.json", json.dumps(case, indent=1))
 
     began = time.perf_counter()
     try:

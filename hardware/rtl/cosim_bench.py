@@ -23,6 +23,7 @@ from cocotb.utils import get_sim_time
 
 from mapping import network as network_io
 from mapping import reference
+from mapping.files import write_text
 
 from .scoreboard import Observed, expected, first_mismatch, input_beats, lower_bound_cycles
 
@@ -138,7 +139,7 @@ async def network_matches_reference(dut):
         if mismatch is not None and first is None:
             first = f"sample {sample}: {mismatch}"
     elapsed = time.perf_counter() - began
-    Path(case["results"]).write_text(json.dumps({
+    write_text(case["results"], json.dumps({
         "samples": len(samples), "mismatches": sum(s["mismatch"] is not None for s in samples),
         "first_mismatch": first, "simulation_s": elapsed, "per_sample": samples}, indent=1))
     assert first is None, first

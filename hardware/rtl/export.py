@@ -15,6 +15,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from hardware import tools
+from mapping.files import write_text
 
 from .top import NetworkTop
 
@@ -32,6 +33,20 @@ def ports(top):
         direction = "input" if member.flow == wiring.In else "output"
         result.append({"name": name, "direction": direction, "width": len(value)})
     return result
+
+
+def _convert(top, name):
+    from amaranth._toolchain.yosys import YosysError
+    from wasmtime import WasmtimeError
+
+    try:
+        return verilog.convert(top, name=name, emit_src=False)
+    except (OSError, YosysError, WasmtimeError) as exc:
+        # yosys runs as WebAssembly and writes its own temporary files: a full disk or a
+        # file-size limit surfaces here as the runtime's error
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = re.sub(r"^[\w.]+Error: ", "", lines[-1]) if lines else type(exc).__name__
+        raise RuntimeError(f"Verilog conversion by yosys failed: {detail}") from None
 
 
 def write_verilog(top, out_dir, *, name=TOP_NAME):
@@ -52,10 +67,10 @@ def write_verilog(top, out_dir, *, name=TOP_NAME):
         "parameters": top.parameters(),
         "network_meta": top.network.meta,
     }
-    text = verilog.convert(top, name=name, emit_src=False)
+    text = _convert(top, name)
     verilog_path, json_path = out_dir / f"{name}.v", out_dir / f"{name}.json"
-    verilog_path.write_text(text)
-    json_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    write_text(verilog_path, text)
+    write_text(json_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return verilog_path, json_path
 
 

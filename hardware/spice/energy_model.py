@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mapping.files import write_text
+
 from . import measure
 from .netlist import Neuron
 from .simulator import Simulator
@@ -104,8 +106,7 @@ def save(energies, directory, *, summary=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = energies.to_json()
     doc.update(summary or {})
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    return path
+    return write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def load(path):
