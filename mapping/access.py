@@ -1,10 +1,10 @@
 """What the digital core does, counted access by access: the contract between the RTL's
 access counters, the model of them here, and the energy report that prices them.
 
-Status: this module holds the data types only. The model that fills them from an
-allocation and a reference :class:`mapping.reference.Trace` (``count_accesses``) is built
-together with the RTL counters that must equal it, sample by sample; the energy report
-prices whatever these types hold, so neither side needs to know the other's internals.
+:func:`count_accesses` fills them from an allocation and a reference
+:class:`mapping.reference.Trace`; the RTL counters (``hardware/rtl``) must equal it, sample
+by sample, and the energy report prices whatever these types hold, so neither side needs
+to know the other's internals.
 
 Every physical memory of the design is one :class:`MemoryAccesses` (a core's weight
 memory, its state memory, a spike list between two layers, ...), with its shape and its
@@ -15,9 +15,12 @@ and its count per sample. Pricing needs nothing else: a memory is priced by its 
 """
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
-__all__ = ["AccessCounts", "MemoryAccesses", "OpCounts", "MEMORY_KINDS", "OP_KINDS"]
+__all__ = ["AccessCounts", "MemoryAccesses", "OpCounts", "MEMORY_KINDS", "OP_KINDS",
+           "count_accesses", "lanes_per_layer", "core_groups", "index_bits"]
 
 #: What a memory holds; the energy report groups its breakdown by these.
 MEMORY_KINDS = ("weight", "state", "spike_list")
@@ -144,3 +147,137 @@ class AccessCounts:
     @property
     def samples(self):
         return len(self.cycles)
+
+
+# --- the model of the core (hardware/rtl, docs/rtl.md) ------------------------------------
+#
+# Per computing layer l with cores c of g_c = ceil(neurons_c / lanes) groups, G = max g_c,
+# and D_l the spikes of layer l - 1 at steps <= K - 2 (the ones delivered):
+#   deliver operations of core c = D_l * g_c, update operations = K * g_c;
+#   a deliver reads one weight word (all lanes, fired or not) and reads and writes the
+#   group's state word; an update reads and writes the state word; every lane's adder and
+#   comparator runs on every operation of its core.
+# A spike list holds one entry per (step, group) with a spike; entries of step K - 1 are
+# read only from the output layer's list (the others would feed a step that never runs).
+
+
+def lanes_per_layer(lanes, n_layers):
+    """``lanes`` as one integer in [1, 64] per computing layer (from one or a sequence)."""
+    lanes = (lanes,) * n_layers if isinstance(lanes, (int, np.integer)) else tuple(lanes)
+    if len(lanes) != n_layers or not all(
+            isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 1 <= x <= 64
+            for x in lanes):
+        raise ValueError(f"lanes must be an integer in [1, 64] or one per layer ({n_layers}), "
+                         f"not {lanes!r}")
+    return tuple(int(x) for x in lanes)
+
+
+def core_groups(allocation, layer, lanes):
+    """Groups of each core of computing layer ``layer`` (0 = first), ``lanes`` neurons each."""
+    return [math.ceil(s.neurons / lanes) for s in allocation.layer_cores(layer)]
+
+
+def index_bits(count):
+    """Bits of an index in ``range(max(count, 2))``, as the RTL declares it."""
+    return max(1, (max(count, 2) - 1).bit_length())
+
+
+def _per_step(spike_steps, K):
+    """Spikes per step: int64 [batch, K + 1], column K counting the silent neurons."""
+    batch = len(spike_steps)
+    keys = spike_steps + (K + 1) * np.arange(batch, dtype=np.int64)[:, None]
+    return np.bincount(keys.ravel(), minlength=batch * (K + 1)).reshape(batch, K + 1)
+
+
+def _entries_per_step(fire, slices, lanes, K):
+    """Spike-list entries per step: the distinct (step, group) pairs with a spike [batch, K]."""
+    batch, n = fire.shape
+    group = np.concatenate([np.arange(s.neurons) // lanes for s in slices]).astype(np.int64)
+    span = int(group.max(initial=0)) + 1
+    keys = np.sort(np.where(fire < K, fire * span + group, K * span), axis=1)
+    fresh = keys < K * span
+    fresh[:, 1:] &= keys[:, 1:] != keys[:, :-1]
+    sample, position = np.nonzero(fresh)
+    step = keys[sample, position] // span
+    return np.bincount(sample * K + step, minlength=batch * K).reshape(batch, K)
+
+
+def _step_cycles(per_step, groups, K):
+    """Cycles layer ``l`` needs in each step: [batch, K] (docs/rtl.md, Timing)."""
+    delivered = np.zeros((len(per_step), K), dtype=np.int64)
+    delivered[:, 1:] = per_step[:, :K - 1]
+    return np.where(delivered > 0, (delivered + 1) * groups + 1, groups)
+
+
+def _core_accesses(name, layer, core, groups, n_in, lanes, widths, weight_bits, delivered, K):
+    deliver, update = delivered * groups, np.full_like(delivered, K * groups)
+    sb, pb = widths.slope_bits, widths.potential_bits
+    memories = [
+        MemoryAccesses(f"{name}.weight", "weight", layer, core, max(n_in * groups, 2),
+                       lanes * weight_bits, deliver, np.zeros_like(deliver)),
+        MemoryAccesses(f"{name}.state", "state", layer, core, max(groups, 2),
+                       lanes * (sb + pb + 1), deliver + update, deliver + update)]
+    ops = [OpCounts(f"{name}.slope_add", "add", layer, core, sb, lanes * deliver),
+           OpCounts(f"{name}.potential_add", "add", layer, core, pb, lanes * update),
+           OpCounts(f"{name}.threshold_compare", "compare", layer, core, pb, lanes * update)]
+    return memories, ops
+
+
+def count_accesses(network, allocation, trace, *, lanes):
+    """What the digital core (``hardware/rtl``) does for each sample of a reference trace.
+
+    Parameters
+    ----------
+    network : :class:`mapping.network.IntNetwork`
+    allocation : :class:`mapping.allocation.Allocation` of ``network``
+    trace : :class:`mapping.reference.Trace` of ``network``
+    lanes : int, or one int per computing layer: neurons per core updated per cycle
+
+    Returns an :class:`AccessCounts`: per core its weight memory (``l<l>.c<c>.weight``, a
+    ROM), its state memory (``.state``) and its adds and compares (``.slope_add``,
+    ``.potential_add``, ``.threshold_compare``); per layer its spike list (``l<l>.spikes``,
+    ``l0.spikes`` the input's) and, for the output layer, the decoder's
+    ``l<L>.argmax_compare``; the input and output beats and the cycles of an inference whose
+    input beats come one per cycle, spikes only, and whose output is always ready.
+    """
+    K, L = network.steps, len(network.layers)
+    lanes = lanes_per_layer(lanes, L)
+    per_step = [_per_step(np.asarray(s, dtype=np.int64), K) for s in trace.spike_steps]
+    n_in = network.sizes[0]
+    memories = [MemoryAccesses("l0.spikes", "spike_list", 0, None, 2 * n_in,
+                               index_bits(n_in) + 1, per_step[0][:, :K - 1].sum(axis=1),
+                               per_step[0][:, :K].sum(axis=1))]
+    ops, step_cycles = [], []
+    for l, (layer, widths) in enumerate(zip(network.layers, network.widths), start=1):
+        groups, b = core_groups(allocation, l - 1, lanes[l - 1]), lanes[l - 1]
+        delivered = per_step[l - 1][:, :K - 1].sum(axis=1)
+        for c, g in enumerate(groups):
+            more_memories, more_ops = _core_accesses(
+                f"l{l}.c{c}", l, c, g, layer.n_in, b, widths, network.weight_bits, delivered, K)
+            memories += more_memories
+            ops += more_ops
+        entries = _entries_per_step(trace.spike_steps[l], allocation.layer_cores(l - 1), b, K)
+        read = entries if l == L else entries[:, :K - 1]
+        memories.append(MemoryAccesses(
+            f"l{l}.spikes", "spike_list", l, None, 2 * max(groups),
+            index_bits(max(groups)) + len(groups) * b, read.sum(axis=1), entries.sum(axis=1)))
+        step_cycles.append(_step_cycles(per_step[l - 1], max(groups), K))
+    out = per_step[L][:, :K]
+    ops.append(OpCounts(f"l{L}.argmax_compare", "compare", L, None,
+                        network.widths[-1].potential_bits,
+                        np.full(len(out), lanes[-1] * sum(core_groups(allocation, L - 1,
+                                                                      lanes[-1])))))
+    return AccessCounts(memories=tuple(memories), ops=tuple(ops),
+                        input_beats=np.maximum(per_step[0][:, :K].sum(axis=1), 1),
+                        output_beats=out.sum(axis=1),
+                        cycles=_cycles(step_cycles, per_step[0][:, :K], out, K))
+
+
+def _cycles(step_cycles, inputs, outputs, K):
+    """Cycles from the first beat to ``done``: a step lasts as long as its slowest layer, its
+    input beats (one per cycle) and the output beats of the step before, plus one; then the
+    last step's output beats drain (docs/rtl.md, Timing)."""
+    drained = np.zeros_like(outputs)
+    drained[:, 1:] = outputs[:, :K - 1]
+    length = np.maximum.reduce([np.ones_like(inputs), inputs + 1, drained + 1, *step_cycles])
+    return length.sum(axis=1) + outputs[:, K - 1] + 3

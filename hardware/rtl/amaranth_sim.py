@@ -54,7 +54,9 @@ def run_beats(top, samples, *, stall_seed=None, max_cycles=None):
     results = []
     sim = Simulator(top)
     sim.add_clock(1e-8)
-    counters = [*top.spikes, *top.synops, *top.membrane_updates]
+    access = {f"counters__{name}": getattr(top.counters, name)
+              for name in top.signature.members["counters"].signature.members}
+    counters = [*top.spikes, *top.synops, *top.membrane_updates, *access.values()]
     n = len(top.spikes)
 
     async def bench(ctx):
@@ -85,7 +87,8 @@ def run_beats(top, samples, *, stall_seed=None, max_cycles=None):
                     got.prediction, got.cycles, got.error = (int(v) for v in values[:3])
                     counts = [int(v) for v in values[3:]]
                     got.spikes, got.synops, got.membrane_updates = (
-                        counts[:n], counts[n:2 * n], counts[2 * n:])
+                        counts[:n], counts[n:2 * n], counts[2 * n:3 * n])
+                    got.counters = dict(zip(access, counts[3 * n:]))
                     break
             else:
                 raise InferenceTimeout(f"sample {len(results)}: no done within {max_cycles} "

@@ -115,6 +115,12 @@ class SpikingCore(wiring.Component):
         stage 2 of an update: lanes that hold a neuron (the last group may be partial)
     spikes, synops, membrane_updates : Out
         event counts since the last ``clear``, as defined by :mod:`mapping.reference`
+    weight_reads, state_reads, state_writes : Out
+        enabled memory ports since the last ``clear``: one weight word per deliver, one
+        state word read and written per operation
+    slope_adds, potential_adds, threshold_compares : Out
+        single-lane operations since the last ``clear``: every lane's slope adder runs on a
+        deliver, its ``v + slope`` adder and threshold comparator on an update
 
     Raises
     ------
@@ -151,6 +157,12 @@ class SpikingCore(wiring.Component):
             "spikes": Out(range(n_neurons + 1)),
             "synops": Out(range(n_inputs * n_neurons + 1)),
             "membrane_updates": Out(range(n_neurons * self._steps + 1)),
+            "weight_reads": Out(range(n_inputs * self.groups + 1)),
+            "state_reads": Out(range((n_inputs + self._steps) * self.groups + 1)),
+            "state_writes": Out(range((n_inputs + self._steps) * self.groups + 1)),
+            "slope_adds": Out(range(self._lanes * n_inputs * self.groups + 1)),
+            "potential_adds": Out(range(self._lanes * self._steps * self.groups + 1)),
+            "threshold_compares": Out(range(self._lanes * self._steps * self.groups + 1)),
         })
 
     @property
@@ -186,7 +198,8 @@ class SpikingCore(wiring.Component):
             shape=unsigned(lanes * wb), depth=max(self.n_inputs * groups, 2),
             init=pack_weights(self._weight, lanes, wb))
         read = weights.read_port()
-        m.d.comb += read.addr.eq(self.input * groups + self.group)
+        deliver, update = self.deliver & ~self.clear, self.update & ~self.clear
+        m.d.comb += [read.addr.eq(self.input * groups + self.group), read.en.eq(deliver)]
 
         sb, pb = self._slope_bits, self._potential_bits
         lane_bits = sb + pb + 1
@@ -194,7 +207,7 @@ class SpikingCore(wiring.Component):
             shape=unsigned(lanes * lane_bits), depth=max(groups, 2), init=[])
         store = state.write_port()
         fetch = state.read_port(transparent_for=(store,))
-        m.d.comb += fetch.addr.eq(self.group)
+        m.d.comb += [fetch.addr.eq(self.group), fetch.en.eq(deliver | update)]
         # a group not written since `clear` reads as zero: no cycles spent clearing memory
         written = Signal(groups)
         # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
@@ -203,8 +216,7 @@ class SpikingCore(wiring.Component):
         s2_deliver = Signal()
         s2_update = Signal()
         s2_group = Signal.like(self.group)
-        m.d.sync += [s2_deliver.eq(self.deliver & ~self.clear),
-                     s2_update.eq(self.update & ~self.clear), s2_group.eq(self.group)]
+        m.d.sync += [s2_deliver.eq(deliver), s2_update.eq(update), s2_group.eq(self.group)]
         word = Signal.like(fetch.data)
         m.d.comb += word.eq(Mux(written.bit_select(s2_group, 1), fetch.data, 0))
 
@@ -241,8 +253,22 @@ class SpikingCore(wiring.Component):
         with m.If(s2_deliver):
             m.d.sync += self.synops.eq(self.synops + popcount(open_mask))
 
+        self._elaborate_access_counters(m, read.en, fetch.en, store.en, s2_deliver, s2_update)
         with m.If(self.clear):
             m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0),
                          written.eq(0)]
         return m
+
+    def _elaborate_access_counters(self, m, weight_read, state_read, state_write, s2_deliver,
+                                   s2_update):
+        """Counters of the priced events (:func:`mapping.access.count_accesses`)."""
+        events = [(self.weight_reads, weight_read, 1), (self.state_reads, state_read, 1),
+                  (self.state_writes, state_write, 1), (self.slope_adds, s2_deliver, self._lanes),
+                  (self.potential_adds, s2_update, self._lanes),
+                  (self.threshold_compares, s2_update, self._lanes)]
+        for counter, event, amount in events:
+            with m.If(self.clear):
+                m.d.sync += counter.eq(0)
+            with m.Elif(event):
+                m.d.sync += counter.eq(counter + amount)
 

@@ -123,7 +123,8 @@ def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None,
     results_path.unlink(missing_ok=True)
     case = {"network_dir": str(build_dir / "network"), "inputs": str(build_dir / "inputs.npz"),
             "results": str(results_path), "max_cycles": int(max_cycles),
-            "groups": top.groups()}
+            "groups": top.groups(), "lanes": list(top.lanes),
+            "cores": [[c.layer, c.start, c.stop] for c in top.allocation.cores]}
     write_text(build_dir / "case.json", json.dumps(case, indent=1))
 
     began = time.perf_counter()

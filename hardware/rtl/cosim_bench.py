@@ -4,11 +4,13 @@ Run by :func:`hardware.rtl.cosim.run_cosim` (never imported by the library itsel
 is described by the JSON file named in ``$TTFS_COSIM_CASE``: ``network_dir`` (an integer
 network saved by :func:`mapping.network.save`), ``inputs`` (an ``.npz`` holding
 ``input_steps [batch, n_in]``), ``results`` (the JSON file to write) and ``max_cycles`` (the
-bound on one inference). The driver presents the next input beat on the falling edge and
+bound on one inference), ``cores`` (the allocation's ``[layer, start, stop]``) and
+``lanes`` (per computing layer). The driver presents the next input beat on the falling edge and
 the monitor samples both streams in the read-only phase before the rising edge; when no beat
 can move, the bench sleeps until ``ready``, the output ``valid`` or ``done`` rises. At
 ``done`` the scoreboard compares the output spikes, the prediction and every counter with
-:func:`mapping.reference.simulate` and the bench writes all observations to ``results``.
+:func:`mapping.reference.simulate` and :func:`mapping.access.count_accesses`, and the bench
+writes all observations to ``results``.
 """
 import json
 import os
@@ -23,6 +25,8 @@ from cocotb.utils import get_sim_time
 
 from mapping import network as network_io
 from mapping import reference
+from mapping.access import count_accesses
+from mapping.allocation import Allocation, CoreLimits, CoreSlice
 from mapping.files import write_text
 
 from .scoreboard import Observed, expected, first_mismatch, input_beats, lower_bound_cycles
@@ -73,8 +77,8 @@ class Driver:
 class Monitor:
     """Collects output beats and, at ``done``, the results on the top's ports."""
 
-    def __init__(self, dut, n_layers):
-        self.dut, self.n = dut, n_layers + 1
+    def __init__(self, dut, n_layers, counter_ports):
+        self.dut, self.n, self.ports = dut, n_layers + 1, counter_ports
         self.observed = Observed()
 
     def sample(self):
@@ -91,6 +95,7 @@ class Monitor:
         got.error = int(dut.error.value)
         for name in ("spikes", "synops", "membrane_updates"):
             setattr(got, name, [int(getattr(dut, f"{name}__{l}").value) for l in range(self.n)])
+        got.counters = {port: int(getattr(dut, port).value) for port in self.ports}
         self.observed = Observed()
         return got
 
@@ -100,6 +105,8 @@ async def network_matches_reference(dut):
     """Every sample of the case: output spikes, prediction and counters equal the reference."""
     case, network, inputs = _load_case()
     trace = reference.simulate(network, inputs)
+    allocation = Allocation(CoreLimits(), tuple(CoreSlice(*c) for c in case["cores"]))
+    access = count_accesses(network, allocation, trace, lanes=case["lanes"])
     groups = case.get("groups")
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
@@ -108,7 +115,8 @@ async def network_matches_reference(dut):
     for _ in range(3):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
-    driver, monitor = Driver(dut), Monitor(dut, len(network.layers))
+    ports = list(expected(trace, 0, access)["counters"])
+    driver, monitor = Driver(dut), Monitor(dut, len(network.layers), ports)
     samples, first = [], None
     began = time.perf_counter()
     period_ns = 10
@@ -131,7 +139,7 @@ async def network_matches_reference(dut):
                 await First(RisingEdge(dut.spike_in__ready), RisingEdge(dut.spike_out__valid),
                             RisingEdge(dut.done), Timer(deadline - get_sim_time("ns") + 1, "ns"))
         got = monitor.results()
-        mismatch = first_mismatch(expected(trace, sample), got)
+        mismatch = first_mismatch(expected(trace, sample, access), got)
         record = {"sample": sample, **got.to_json(), "mismatch": mismatch}
         if groups is not None:
             record["lower_bound_cycles"] = lower_bound_cycles(groups, trace, sample)

@@ -7,7 +7,7 @@ cores of a layer share the group counter, running ``max(groups)`` operations per
 a core whose own groups are exhausted sits the extra cycle out. Fired lanes of all cores of
 one group form one spike-list entry. The counters are the sums over the cores.
 """
-from amaranth.hdl import Cat, Const, Module, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,6 +46,9 @@ class Layer(wiring.Component):
         step K - 1, ties to the lowest index
     spikes, synops, membrane_updates : Out
         event counts since ``clear``
+    argmax_compares : Out
+        with ``track_argmax``: single-lane comparisons of the argmax since ``clear`` (every
+        lane of every core updated in step K - 1)
     """
 
     def __init__(self, cores, starts, *, track_argmax=False):
@@ -83,6 +86,8 @@ class Layer(wiring.Component):
             "spikes": Out(range(n + 1)),
             "synops": Out(range(first.n_inputs * n + 1)),
             "membrane_updates": Out(range(n * first.steps + 1)),
+            **({"argmax_compares": Out(range(first.lanes * sum(c.groups for c in cores) + 1))}
+               if self._track else {}),
         })
 
     @property
@@ -101,6 +106,10 @@ class Layer(wiring.Component):
     @property
     def lanes(self):
         return self._cores[0].lanes
+
+    @property
+    def cores(self):
+        return self._cores
 
     def elaborate(self, platform):
         m = Module()
@@ -147,10 +156,13 @@ class Layer(wiring.Component):
                 with m.Else():
                     m.d.sync += group.eq(group + 1)
 
-        masks = []
+        masks, s2_lanes = [], []
         for i, core in enumerate(self._cores):
             m.submodules[f"core{i}"] = core
             mine = group < core.groups
+            s2_mine = Signal(name=f"s2_mine{i}")
+            m.d.sync += s2_mine.eq(mine)
+            s2_lanes.append(Mux(s2_mine, core.lanes, 0))
             m.d.comb += [core.clear.eq(self.clear), core.deliver.eq(deliver & mine),
                          core.update.eq(update & mine), core.input.eq(self.source_index),
                          core.group.eq(group)]
@@ -162,7 +174,12 @@ class Layer(wiring.Component):
                      self.synops.eq(sum(c.synops for c in self._cores)),
                      self.membrane_updates.eq(sum(c.membrane_updates for c in self._cores))]
         if self._track:
-            self._elaborate_argmax(m, s2_update & (step == last_step), s2_group)
+            last_update = s2_update & (step == last_step)
+            self._elaborate_argmax(m, last_update, s2_group)
+            with m.If(self.clear):
+                m.d.sync += self.argmax_compares.eq(0)
+            with m.Elif(last_update):
+                m.d.sync += self.argmax_compares.eq(self.argmax_compares + sum(s2_lanes))
         return m
 
     def _elaborate_argmax(self, m, enable, s2_group):

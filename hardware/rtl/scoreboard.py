@@ -1,8 +1,9 @@
 """What the hardware must produce for a sample, and the comparison with what it did produce.
 
-Shared by the Amaranth testbench and the cocotb benches: the input beats of a sample
-(:func:`input_beats`), the expected results from the reference simulator
-(:func:`expected`), the first difference between expected and observed
+Shared by the Amaranth testbench and the cocotb benches (and usable by any other bench):
+the input beats of a sample (:func:`input_beats`), the expected results from the reference
+simulator and the access model (:func:`expected`, and :func:`expected_counters`: every
+counter port's value at ``done``), the first difference between expected and observed
 (:func:`first_mismatch`), and the architecture's lower bound on clock cycles
 (:func:`lower_bound_cycles`).
 """
@@ -10,9 +11,44 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["Observed", "input_beats", "expected", "first_mismatch", "lower_bound_cycles"]
+__all__ = ["Observed", "input_beats", "expected", "expected_counters", "counter_member",
+           "first_mismatch", "lower_bound_cycles"]
 
 COUNTERS = ("spikes", "synops", "membrane_updates")
+#: Prefix of the access counters' ports (members of ``NetworkTop.counters``).
+ACCESS_PREFIX = "counters__"
+
+
+def counter_member(name, field=None):
+    """The member of ``NetworkTop.counters`` that counts ``field`` ("reads", "writes") of the
+    memory, or the operations, called ``name`` in :func:`mapping.access.count_accesses`:
+    ``("l1.c0.weight", "reads")`` is ``l1_c0_weight_reads``, its port
+    ``counters__l1_c0_weight_reads``."""
+    return name.replace(".", "_") + (f"_{field}" if field else "")
+
+
+def expected_counters(trace, access, sample):
+    """Every counter port of the top at ``done`` for ``sample``: ``{port name: value}``.
+
+    ``trace`` is the reference's :class:`mapping.reference.Trace` and ``access`` the
+    :func:`mapping.access.count_accesses` of the same samples. Holds ``spikes__<l>``,
+    ``synops__<l>``, ``membrane_updates__<l>``, every ``counters__...`` port and
+    ``cycles`` (exact when input beats come one per cycle and the output is always ready).
+    The weight memories are ROMs: they have no ``_writes`` port.
+    """
+    ports = {f"{name}__{l}": int(value) for name in COUNTERS
+             for l, value in enumerate(getattr(trace, name)[sample])}
+    for memory in access.memories:
+        ports[ACCESS_PREFIX + counter_member(memory.name, "reads")] = int(memory.reads[sample])
+        if memory.kind != "weight":
+            ports[ACCESS_PREFIX + counter_member(memory.name, "writes")] = int(
+                memory.writes[sample])
+    for op in access.ops:
+        ports[ACCESS_PREFIX + counter_member(op.name)] = int(op.count[sample])
+    ports[ACCESS_PREFIX + "input_beats"] = int(access.input_beats[sample])
+    ports[ACCESS_PREFIX + "output_beats"] = int(access.output_beats[sample])
+    ports["cycles"] = int(access.cycles[sample])
+    return ports
 
 
 @dataclass
@@ -26,6 +62,7 @@ class Observed:
     spikes, synops, membrane_updates : per layer (0 = input), the counter ports at ``done``
     cycles : the ``cycles`` port at ``done``
     error : the ``error`` port at ``done``
+    counters : the ``counters__...`` ports at ``done``, by port name
     """
 
     out_spikes: list = field(default_factory=list)
@@ -35,6 +72,7 @@ class Observed:
     membrane_updates: list = field(default_factory=list)
     cycles: int = 0
     error: int = 0
+    counters: dict = field(default_factory=dict)
 
     def to_json(self):
         doc = asdict(self)
@@ -60,21 +98,27 @@ def input_beats(steps_row, K, *, silent=False):
     return beats
 
 
-def expected(trace, sample):
-    """The results the hardware must produce for ``sample`` of a reference ``trace``."""
+def expected(trace, sample, access=None):
+    """The results the hardware must produce for ``sample`` of a reference ``trace``, with
+    the access counters and cycles of ``access`` (:func:`mapping.access.count_accesses` of
+    the same samples) when given."""
     K = trace.steps
     out = trace.spike_steps[-1][sample]
     fired = np.flatnonzero(out < K)
+    ports = {} if access is None else expected_counters(trace, access, sample)
     return {
         "out_spikes": sorted((int(out[i]), int(i)) for i in fired),
         "prediction": int(trace.prediction[sample]),
         **{name: [int(x) for x in getattr(trace, name)[sample]] for name in COUNTERS},
+        "counters": {k: v for k, v in ports.items() if k.startswith(ACCESS_PREFIX)},
+        **({"cycles": ports["cycles"]} if ports else {}),
     }
 
 
-def first_mismatch(want, got):
+def first_mismatch(want, got, *, ignore=()):
     """A sentence naming the first difference between ``expected(...)`` and an
-    :class:`Observed`, or None when they agree."""
+    :class:`Observed`, or None when they agree; ports named in ``ignore`` (for example
+    ``cycles`` when the streams stall) are not compared."""
     if got.error:
         return "the top raised its protocol error flag"
     steps = [step for _, step in got.out_spikes]
@@ -99,6 +143,11 @@ def first_mismatch(want, got):
                 return f"{name}[{layer}] is {g}, the reference counts {w}"
         if len(getattr(got, name)) != len(want[name]):
             return f"{len(getattr(got, name))} {name} counters for {len(want[name])} layers"
+    for port, w in want.get("counters", {}).items():
+        if port not in ignore and got.counters.get(port) != w:
+            return f"{port} is {got.counters.get(port)}, the access model counts {w}"
+    if "cycles" in want and "cycles" not in ignore and got.cycles != want["cycles"]:
+        return f"cycles is {got.cycles}, the access model counts {want['cycles']}"
     return None
 
 

@@ -51,6 +51,9 @@ class SpikeList(wiring.Component):
         the spike offered now is the last one of the read bank
     read_done : Out(1)
         every spike of the read bank has been taken (not meaningful in a ``start`` cycle)
+    reads, writes : Out
+        entries read from and written to the memory since ``clear`` (at most ``n_neurons``
+        per inference, one spike per neuron)
     """
 
     def __init__(self, *, groups, lanes, starts, n_neurons):
@@ -77,6 +80,9 @@ class SpikeList(wiring.Component):
             "read_done": Out(1),
             "read_last": Out(1),
             "pending": Out(1),
+            # each neuron spikes at most once per inference, so it writes at most one entry
+            "reads": Out(range(n_neurons + 1)),
+            "writes": Out(range(n_neurons + 1)),
         })
 
     @property
@@ -137,7 +143,7 @@ class SpikeList(wiring.Component):
                      self.read_last.eq(have & finished & ~more),
                      self.read_done.eq(~have & ~more)]
         with m.If(self.start):
-            m.d.comb += [rd.en.eq(1), rd.addr.eq(first_bank * groups)]
+            m.d.comb += [rd.en.eq(self.pending), rd.addr.eq(first_bank * groups)]
             m.d.sync += [write_bank.eq(self.bank), read_bank.eq(first_bank),
                          count[self.bank].eq(0), taken.eq(0),
                          pointer.eq(self.pending), have.eq(self.pending)]
@@ -149,6 +155,11 @@ class SpikeList(wiring.Component):
                 m.d.sync += have.eq(0)
             with m.Elif(take):
                 m.d.sync += taken.eq(taken | lowest)
+        for counter, event in ((self.reads, rd.en), (self.writes, wr.en)):
+            with m.If(self.clear):
+                m.d.sync += counter.eq(0)
+            with m.Elif(event):
+                m.d.sync += counter.eq(counter + 1)
         with m.If(self.clear):
             m.d.sync += [count[0].eq(0), count[1].eq(0), pointer.eq(0), have.eq(0),
                          self.overflow.eq(0)]

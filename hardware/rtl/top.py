@@ -19,24 +19,18 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from mapping.access import lanes_per_layer
 from mapping.allocation import allocate, CoreLimits
 
 from .core import SpikingCore
 from .layer import Layer
+from .scoreboard import counter_member
 from .spikelist import SpikeList
 
 __all__ = ["NetworkTop", "CYCLE_BITS"]
 
 #: Width of the clock-cycle counter.
 CYCLE_BITS = 32
-
-
-def _lanes_per_layer(lanes, n_layers):
-    lanes = (lanes,) * n_layers if isinstance(lanes, int) else tuple(lanes)
-    if len(lanes) != n_layers or not all(isinstance(x, int) and 1 <= x <= 64 for x in lanes):
-        raise ValueError(f"lanes must be an integer in [1, 64] or one per layer ({n_layers}), "
-                         f"not {lanes!r}")
-    return lanes
 
 
 class NetworkTop(wiring.Component):
@@ -66,6 +60,12 @@ class NetworkTop(wiring.Component):
         are zero), as in :class:`mapping.reference.Trace`
     cycles : Out(CYCLE_BITS)
         clock cycles from the cycle an inference's first beat is presented to ``done``
+    counters : Out(...)
+        the accesses of :func:`mapping.access.count_accesses` since the inference began:
+        per core ``l<l>_c<c>_weight_reads``, ``_state_reads``, ``_state_writes``,
+        ``_slope_add``, ``_potential_add``, ``_threshold_compare``; per spike list
+        ``l<l>_spikes_reads``, ``_writes``; ``l<L>_argmax_compare``; ``input_beats`` and
+        ``output_beats`` (see :func:`hardware.rtl.scoreboard.counter_member`)
     error : Out(1)
         the input broke the protocol (a step lower than an earlier one, an index beyond the
         inputs, or more spikes of one step than inputs); the results are then meaningless
@@ -95,12 +95,14 @@ class NetworkTop(wiring.Component):
             "membrane_updates": Out(range(max(sizes[1:]) * K + 1)).array(n_layers + 1),
             "cycles": Out(CYCLE_BITS),
             "error": Out(1),
+            "counters": Out(wiring.Signature({
+                name: Out(len(value)) for name, value in self._counter_sources().items()})),
         })
 
     def _build_layers(self, network, allocation, lanes):
         allocation = allocate(network, CoreLimits()) if allocation is None else allocation
         n_layers = len(network.layers)
-        self._lanes = _lanes_per_layer(lanes, n_layers)
+        self._lanes = lanes_per_layer(lanes, n_layers)
         self._network, self._allocation = network, allocation
         self._layers = []
         for index, (layer, widths) in enumerate(zip(network.layers, network.widths)):
@@ -114,6 +116,34 @@ class NetworkTop(wiring.Component):
                      for s in slices]
             self._layers.append(Layer(cores, [s.start for s in slices],
                                       track_argmax=index == n_layers - 1))
+        n_in = network.sizes[0]
+        self._lists = [SpikeList(groups=n_in, lanes=1, starts=[0], n_neurons=n_in)]
+        for layer in self._layers:
+            self._lists.append(SpikeList(groups=layer.groups, lanes=layer.lanes,
+                                         starts=layer.starts, n_neurons=layer.n_neurons))
+        sizes = network.sizes
+        self._input_beats = Signal(range(sizes[0] + 2), name="input_beats")
+        self._output_beats = Signal(range(sizes[-1] + 1), name="output_beats")
+
+    def _counter_sources(self):
+        """The access counters of the layers, cores and lists, by member of ``counters``."""
+        sources = {}
+        for l, (layer, spikes) in enumerate(zip([None, *self._layers], self._lists)):
+            for c, core in enumerate(layer.cores if layer else ()):
+                name = f"l{l}.c{c}"
+                sources.update({
+                    counter_member(f"{name}.weight", "reads"): core.weight_reads,
+                    counter_member(f"{name}.state", "reads"): core.state_reads,
+                    counter_member(f"{name}.state", "writes"): core.state_writes,
+                    counter_member(f"{name}.slope_add"): core.slope_adds,
+                    counter_member(f"{name}.potential_add"): core.potential_adds,
+                    counter_member(f"{name}.threshold_compare"): core.threshold_compares})
+            sources[counter_member(f"l{l}.spikes", "reads")] = spikes.reads
+            sources[counter_member(f"l{l}.spikes", "writes")] = spikes.writes
+        sources[counter_member(f"l{len(self._layers)}.argmax_compare")] = \
+            self._layers[-1].argmax_compares
+        sources["input_beats"], sources["output_beats"] = self._input_beats, self._output_beats
+        return sources
 
     @property
     def network(self):
@@ -150,10 +180,7 @@ class NetworkTop(wiring.Component):
         m = Module()
         K = self._network.steps
         n_in = self._network.sizes[0]
-        lists = [SpikeList(groups=n_in, lanes=1, starts=[0], n_neurons=n_in)]
-        for layer in self._layers:
-            lists.append(SpikeList(groups=layer.groups, lanes=layer.lanes, starts=layer.starts,
-                                   n_neurons=layer.n_neurons))
+        lists = self._lists
         for i, spike_list in enumerate(lists):
             m.submodules[f"list{i}"] = spike_list
         for i, layer in enumerate(self._layers):
@@ -177,9 +204,10 @@ class NetworkTop(wiring.Component):
                          source.read_ready.eq(layer.source_ready),
                          sink.write.eq(layer.write), sink.write_group.eq(layer.write_group),
                          sink.write_mask.eq(layer.write_mask)]
+        # after the last step only the output list is read (drained): the others stay put
         for spike_list in lists:
-            m.d.comb += [spike_list.clear.eq(clear), spike_list.start.eq(start),
-                         spike_list.bank.eq(next_step[0])]
+            m.d.comb += [spike_list.clear.eq(clear), spike_list.bank.eq(next_step[0]),
+                         spike_list.start.eq(start if spike_list is lists[-1] else layer_start)]
 
         beat = self.spike_in
         taken = Signal()
@@ -195,6 +223,8 @@ class NetworkTop(wiring.Component):
             m.d.sync += self.error.eq(1)
         with m.If(spike & ~stray):
             m.d.sync += self.spikes[0].eq(self.spikes[0] + 1)
+        with m.If(taken):
+            m.d.sync += self._input_beats.eq(self._input_beats + 1)
 
         out, tail = self.spike_out, lists[-1]
         out_step = Signal.like(out.step)
@@ -203,6 +233,8 @@ class NetworkTop(wiring.Component):
         first_index = Signal.like(out.index)
         m.d.comb += [out.valid.eq(tail.read_valid), out.index.eq(tail.read_index),
                      out.step.eq(out_step), tail.read_ready.eq(out.ready)]
+        with m.If(out.valid & out.ready):
+            m.d.sync += self._output_beats.eq(self._output_beats + 1)
         with m.If(out.valid & out.ready & (~first | ((out.step == first_step) &
                                                      (out.index < first_index)))):
             m.d.sync += [first.eq(1), first_step.eq(out.step), first_index.eq(out.index)]
@@ -210,6 +242,8 @@ class NetworkTop(wiring.Component):
         for l, layer in enumerate(self._layers, start=1):
             m.d.comb += [self.spikes[l].eq(layer.spikes), self.synops[l].eq(layer.synops),
                          self.membrane_updates[l].eq(layer.membrane_updates)]
+        for name, value in self._counter_sources().items():
+            m.d.comb += getattr(self.counters, name).eq(value)
         m.d.comb += self.prediction.eq(first_index)
         with m.If(~first):
             m.d.comb += self.prediction.eq(self._layers[-1].argmax)
@@ -230,6 +264,7 @@ class NetworkTop(wiring.Component):
                 with m.If(beat.valid):
                     m.d.sync += [self.done.eq(0), self.error.eq(0), self.cycles.eq(1),
                                  self.spikes[0].eq(0), last_taken.eq(0), first.eq(0),
+                                 self._input_beats.eq(0), self._output_beats.eq(0),
                                  first_index.eq(0), step.eq(0)]
                     m.d.comb += clear.eq(1)
                     m.next = "START"

@@ -3,12 +3,13 @@ import numpy as np
 import pytest
 
 from mapping import reference
+from mapping.access import count_accesses
 from mapping.allocation import CoreLimits, allocate
 from mapping.network import IntLayer, IntNetwork
 from hardware.rtl import amaranth_sim
 from hardware.rtl.cases import CaseSpec, random_inputs, random_network
 from hardware.rtl.core import SpikingCore, pack_weights
-from hardware.rtl.scoreboard import expected, first_mismatch
+from hardware.rtl.scoreboard import expected, first_mismatch, lower_bound_cycles
 from hardware.rtl.top import NetworkTop
 
 CASES = [
@@ -27,11 +28,18 @@ CASES = [
 
 
 def _check(network, allocation, lanes, inputs, **options):
+    """Outputs, counters, access counters and cycles equal the reference and the model (the
+    model's cycles and input beats assume spikes only, one beat per cycle, no stall)."""
     top = NetworkTop(network, allocation, lanes=lanes)
     trace = reference.simulate(network, inputs)
+    access = count_accesses(network, allocation, trace, lanes=lanes)
     observed = amaranth_sim.run(top, inputs, **options)
+    ignore = ("cycles",) if options.get("stall_seed") is not None else ()
+    ignore += ("cycles", "counters__input_beats") if options.get("silent") else ()
     for sample, got in enumerate(observed):
-        mismatch = first_mismatch(expected(trace, sample), got)
+        want = expected(trace, sample, access)
+        assert got.counters.keys() == want["counters"].keys()
+        mismatch = first_mismatch(want, got, ignore=ignore)
         assert mismatch is None, f"sample {sample} (input {inputs[sample].tolist()}): {mismatch}"
     return observed
 
@@ -113,8 +121,30 @@ def test_rtl_top_counts_cycles_within_a_bound():
     network = random_network(spec)
     inputs = random_inputs(16, 8, 2, np.random.default_rng(30))
     top = NetworkTop(network, allocate(network), lanes=2)
-    for got in amaranth_sim.run(top, inputs):
-        assert 8 * 6 <= got.cycles <= 8 * (16 * 6 + 6 + 8)
+    trace = reference.simulate(network, inputs)
+    for sample, got in enumerate(amaranth_sim.run(top, inputs)):
+        assert lower_bound_cycles(top.groups(), trace, sample) <= got.cycles
+        assert got.cycles <= 8 * (16 * 6 + 6 + 8)
+
+
+@pytest.mark.amaranth
+def test_rtl_top_reports_an_access_counter_that_differs_from_the_model():
+    spec = CaseSpec((6, 5, 3), weight_bits=4, steps=8, lanes=2, max_neurons=2, seed=2)
+    network = random_network(spec)
+    allocation = allocate(network, CoreLimits(max_neurons=2))
+    inputs = random_inputs(6, 8, 1, np.random.default_rng(2), 0.8)
+    trace = reference.simulate(network, inputs)
+    want = expected(trace, 0, count_accesses(network, allocation, trace, lanes=2))
+    got = amaranth_sim.run(NetworkTop(network, allocation, lanes=2), inputs)[0]
+    assert first_mismatch(want, got) is None
+    reads = want["counters"]["counters__l1_c1_state_reads"]
+    want["counters"]["counters__l1_c1_state_reads"] += 1
+    assert first_mismatch(want, got) == (f"counters__l1_c1_state_reads is {reads}, the access "
+                                         f"model counts {reads + 1}")
+    want["counters"]["counters__l1_c1_state_reads"] -= 1
+    want["cycles"] += 1
+    assert first_mismatch(want, got) == (f"cycles is {got.cycles}, the access model counts "
+                                         f"{got.cycles + 1}")
 
 
 def test_rtl_top_rejects_lanes_of_the_wrong_count():

@@ -1,0 +1,77 @@
+"""The access model of the digital core on a network small enough to count by hand."""
+import numpy as np
+import pytest
+
+from mapping import reference
+from mapping.access import count_accesses
+from mapping.allocation import CoreLimits, allocate
+from mapping.network import IntLayer, IntNetwork
+
+
+def _network():
+    hidden = IntLayer(np.array([[4, 0], [1, 0], [0, 1]]), 4)
+    output = IntLayer(np.array([[1, 1, 1]]), 1)
+    return IntNetwork(layers=(hidden, output), weight_bits=4, steps=4)
+
+
+def _counts(inputs, lanes=(2, 1)):
+    network = _network()
+    trace = reference.simulate(network, np.array(inputs))
+    return count_accesses(network, allocate(network), trace, lanes=lanes), trace
+
+
+def test_access_model_counts_a_sample_by_hand():
+    # input 0 spikes at step 0 (delivered at step 1), input 1 at step 3 = K - 1 (never
+    # delivered); hidden neuron 0 fires at step 1, the output neuron at step 2
+    access, trace = _counts([[0, 3]])
+    assert trace.spike_steps[1].tolist() == [[1, 4, 4]] and trace.spike_steps[2].tolist() == [[2]]
+    memories = {m.name: (m.depth_words, m.width_bits, int(m.reads[0]), int(m.writes[0]))
+                for m in access.memories}
+    assert memories == {
+        "l0.spikes": (4, 2, 1, 2),
+        "l1.c0.weight": (4, 8, 2, 0),        # 1 delivered spike x 2 groups
+        "l1.c0.state": (2, 18, 10, 10),      # (1 deliver + 4 updates) x 2 groups
+        "l1.spikes": (4, 3, 1, 1),
+        "l2.c0.weight": (3, 4, 1, 0),
+        "l2.c0.state": (2, 7, 5, 5),
+        "l2.spikes": (2, 2, 1, 1),
+    }
+    ops = {o.name: (o.kind, o.width_bits, int(o.count[0])) for o in access.ops}
+    assert ops == {
+        "l1.c0.slope_add": ("add", 4, 4), "l1.c0.potential_add": ("add", 4, 16),
+        "l1.c0.threshold_compare": ("compare", 4, 16),
+        "l2.c0.slope_add": ("add", 3, 1), "l2.c0.potential_add": ("add", 3, 4),
+        "l2.c0.threshold_compare": ("compare", 3, 4),
+        "l2.argmax_compare": ("compare", 3, 1),
+    }
+    assert (access.input_beats.tolist(), access.output_beats.tolist()) == ([2], [1])
+    # steps last 2 (input beat), 5 (hidden: 1 spike x 2 groups + update + start), 3 (output
+    # layer: 1 spike + update + start) and 2 (input beat), then 3 cycles around them
+    assert access.cycles.tolist() == [15]
+
+
+def test_access_model_counts_one_beat_and_only_updates_without_input():
+    access, _ = _counts([[4, 4]])
+    reads = {m.name: int(m.reads[0]) for m in access.memories}
+    assert reads["l1.c0.weight"] == 0 and reads["l1.c0.state"] == 8 and reads["l2.c0.state"] == 4
+    # four steps of max(2, 1) cycles, then 3
+    assert (access.input_beats.tolist(), access.cycles.tolist()) == ([1], [11])
+
+
+def test_access_model_splits_a_layer_into_cores_of_their_own_groups():
+    network = _network()
+    allocation = allocate(network, CoreLimits(max_neurons=2))
+    trace = reference.simulate(network, np.array([[0, 0]]))
+    access = count_accesses(network, allocation, trace, lanes=1)
+    reads = {m.name: int(m.reads[0]) for m in access.memories}
+    # the hidden layer is cut 2 + 1: two deliveries reach 2 groups and 1 group; a list entry
+    # is a group index (1 bit) and one mask bit per core
+    assert (reads["l1.c0.weight"], reads["l1.c1.weight"]) == (4, 2)
+    assert [m.width_bits for m in access.memories if m.name == "l1.spikes"] == [1 + 2]
+
+
+def test_access_model_rejects_lanes_of_the_wrong_count():
+    with pytest.raises(ValueError) as info:
+        _counts([[0, 0]], lanes=(1, 2, 3))
+    assert str(info.value) == ("lanes must be an integer in [1, 64] or one per layer (2), "
+                               "not (1, 2, 3)")
