@@ -2,30 +2,35 @@
 
 :func:`evaluate` reads the run's integer network and core allocation (``ttfs quantize``),
 simulates the first ``samples`` test images with :mod:`mapping.reference` (the source of
-every count), and prices the counts twice: the digital core with a cost table
-(:mod:`hardware.energy`) plus static power over the latency the RTL co-simulation measured
-(``cosim*.json``, ``ttfs cosim``), and the analog neuron with the per-event energies
-characterized in SPICE (``analog_energy.json``, ``ttfs spice``). Where the co-simulation
-record exists, its counters are checked against the reference counts of the same samples;
-a disagreement is a failed check (exit status 1). A missing co-simulation or SPICE artifact
-leaves that part of the report marked missing, with the command that produces it; nothing
-is estimated in its place.
+every event count), and prices them twice: the digital core access by access (the memory
+reads and writes, adds and compares and cycles that :func:`mapping.access.count_accesses`
+counts for ``lanes``, priced by :mod:`hardware.digital_energy` with a version-2 cost table,
+memories split into banks of at most ``bank_bytes``, leakage over the latency at the
+table's clock), and the analog neuron with the per-event energies characterized in SPICE
+(``analog_energy.json``, ``ttfs spice``). Where a co-simulation record exists
+(``cosim*.json``, ``ttfs cosim``), its counters are checked against the reference counts of
+the same samples; a disagreement is a failed check (exit status 1). A missing SPICE artifact
+leaves the analog part marked missing, with the command that produces it; nothing is
+estimated in its place.
 """
 import json
 from pathlib import Path
 
 import numpy as np
 
+from hardware import costs as cost_tables
 from hardware import energy
+from hardware.digital_energy import DEFAULT_BANK_BYTES
 from mapping import allocation as allocation_io
 from mapping import network as network_io
 from mapping import reference
 from model import data
 
-from . import report, runs
+from . import digital_report, report, runs
 
 REPORT_SCHEMA_VERSION = report.REPORT_SCHEMA_VERSION
 DEFAULT_SAMPLES = 1000
+DEFAULT_LANES = 8
 
 
 def _summary(result, **per_layer_extra):
@@ -46,24 +51,6 @@ def _summary(result, **per_layer_extra):
     }
 
 
-def _digital(network, allocation, table, trace, latency):
-    """The digital part of the report and the per-sample totals."""
-    core_neurons = [max(c.neurons for c in allocation.layer_cores(i))
-                    for i in range(len(network.layers))]
-    energies = energy.EventEnergies.from_costs(network, table, core_neurons=core_neurons)
-    result = energy.inference_energy(trace, energies,
-                                     latency_cycles=latency["mean"] if latency else None)
-    part = _summary(result, note=list(energies.notes), per_event=[
-        {"synop_J": a, "membrane_update_J": b, "spike_J": c}
-        for a, b, c in zip(energies.synop_J, energies.membrane_update_J, energies.spike_J)])
-    part.update(costs=table.to_json(), latency_cycles=latency,
-                static_power_W=energies.static_power_W, clock_Hz=energies.clock_Hz,
-                static_status="latency from the co-simulation" if latency else
-                "missing: no co-simulation record with clock cycles; run `ttfs cosim` "
-                "(static energy left at zero)")
-    return part, result.total_J
-
-
 def _analog(run_dir, network, trace):
     """The analog part of the report and the per-sample totals (None when missing)."""
     model, description = analog_model(run_dir)
@@ -75,7 +62,8 @@ def _analog(run_dir, network, trace):
     return part, result.total_J
 
 
-def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data_dir=None):
+def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data_dir=None,
+             lanes=DEFAULT_LANES, bank_bytes=DEFAULT_BANK_BYTES):
     """The energy report of one run, as the JSON-ready dict written to ``report.json``.
 
     Parameters
@@ -85,6 +73,8 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     costs : path of a cost table (default: :data:`hardware.energy.DEFAULT_COSTS`)
     dataset : the data set to draw samples from (default: the one the run was trained on)
     data_dir : data directory (default: ``$TTFS_DATA`` or ``./data``)
+    lanes : neurons per core word (an int, or one per computing layer), as ``ttfs cosim``
+    bank_bytes : largest SRAM bank a memory is built from, in bytes
 
     Raises
     ------
@@ -100,7 +90,7 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
         raise ValueError(f"samples must be a positive integer, not {samples!r}")
     network = network_io.load(run_dir)
     allocation = allocation_io.load(run_dir, network)
-    table = energy.load_costs(costs)
+    table = cost_tables.load_costs(costs)
     dataset = dataset or runs.dataset_of(run_dir, network, hint="pass --dataset")
     split = data.load(dataset, "test", root=data_dir)
     n = min(samples, len(split.labels))
@@ -110,8 +100,9 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     rate_cols = trace.spikes[:, 1:len(hidden) + 1] / np.asarray(hidden, dtype=np.float64)
 
     check = cosim_check(run_dir, network, split)
-    digital, digital_total = _digital(network, allocation, table, trace,
-                                      check.get("latency_cycles"))
+    digital, digital_total = digital_report.build(
+        network, allocation, trace, table, lanes=lanes, bank_bytes=bank_bytes, run_dir=run_dir,
+        dataset=dataset)
     analog, analog_total = _analog(run_dir, network, trace)
     ratio = (analog["energy_J"]["mean"] / digital["energy_J"]["mean"]
              if analog_total is not None and digital["energy_J"]["mean"] > 0 else None)
@@ -129,7 +120,7 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
         "digital": digital,
         "analog": analog,
         "analog_to_digital_ratio": ratio,
-        "checks": {"cosim": {k: v for k, v in check.items() if k != "latency_cycles"}},
+        "checks": {"cosim": check},
         "per_sample": {
             "spikes": trace.spikes[:, 1:].sum(axis=1).tolist(),
             "correct": correct.tolist(),
@@ -141,14 +132,21 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
 
 def _run(args):
     doc = evaluate(args.run, samples=args.samples, costs=args.costs, dataset=args.dataset,
-                   data_dir=args.data_dir)
+                   data_dir=args.data_dir, lanes=_lanes(args.lanes),
+                   bank_bytes=args.bank_bytes)
     paths = report.write_report(doc, Path(args.run))
     digital = doc["digital"]["energy_J"]
     print(f"{doc['samples']} {doc['dataset']} test samples, accuracy {doc['accuracy']:.4f}, "
           f"firing rate {doc['firing_rate']:.4f} spikes per hidden neuron")
+    part = doc["digital"]
+    static = part["static_range"]
     print(f"digital: mean {digital['mean'] * 1e9:.3f} nJ, median {digital['median'] * 1e9:.3f} "
-          f"nJ, p95 {digital['p95'] * 1e9:.3f} nJ per inference "
-          f"(static: {doc['digital']['static_status']})")
+          f"nJ, p95 {digital['p95'] * 1e9:.3f} nJ per inference, "
+          f"{part['energy_per_synop_J'] * 1e12:.3f} pJ per synaptic operation (lanes "
+          f"{part['lanes']}, banks <= {part['bank_bytes']} B); static "
+          f"{static['nominal']['static_J'] * 1e9:.3f} nJ nominal, "
+          f"{static['low']['static_J'] * 1e9:.4g} - {static['high']['static_J'] * 1e9:.4g} nJ "
+          f"over the leakage range; latency {part['latency_s']['mean'] * 1e6:.2f} us")
     if "missing" in doc["analog"]:
         print(f"analog: {doc['analog']['missing']}")
     else:
@@ -163,6 +161,15 @@ def _run(args):
     return 1 if cosim["status"] == "failed" else 0
 
 
+def _lanes(text):
+    """``--lanes``: one integer for every layer, or one per layer (``8,8,4``)."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--lanes takes an integer or one per layer, not {text!r}") from None
+    return values[0] if len(values) == 1 else tuple(values)
+
+
 def add_parser(subparsers):
     p = subparsers.add_parser("energy", help="energy per inference of a run (report.json, report.md)",
                               description=__doc__.split("\n\n")[0])
@@ -170,7 +177,14 @@ def add_parser(subparsers):
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
                    help=f"test samples to evaluate, from the first (default {DEFAULT_SAMPLES})")
     p.add_argument("--costs", default=None,
-                   help="cost table JSON (default: the Horowitz ISSCC 2014 45 nm table)")
+                   help="cost table JSON, schema version 2 (default: the Horowitz ISSCC 2014 "
+                        "45 nm table with CACTI-derived leakage)")
+    p.add_argument("--lanes", default=str(DEFAULT_LANES),
+                   help=f"neurons per core word, an integer or one per layer as 8,8,4 "
+                        f"(default {DEFAULT_LANES}, as ttfs cosim)")
+    p.add_argument("--bank-bytes", type=int, default=DEFAULT_BANK_BYTES,
+                   help=f"largest SRAM bank in bytes; larger memories are split into banks "
+                        f"(default {DEFAULT_BANK_BYTES}, the smallest published SRAM)")
     p.add_argument("--dataset", choices=data.DATASETS, default=None,
                    help="data set (default: the one the run was trained on)")
     p.add_argument("--data-dir", default=None,

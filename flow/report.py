@@ -12,8 +12,11 @@ from matplotlib.figure import Figure
 
 from mapping.files import atomic_write, write_text
 
+from . import digital_report
+from .units import joules
+
 REPORT_FILE = "report.json"
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 KIND_LABELS = {
     "synop_J": "synaptic operations", "membrane_update_J": "membrane updates",
     "spike_J": "spikes", "synapse_switch_J": "synapse switching",
@@ -21,19 +24,6 @@ KIND_LABELS = {
     "wait_J": "comparator bias while waiting",
 }
 COMPARISON_SCHEMA_VERSION = 1
-
-
-def joules(value):
-    """``value`` joules with an SI prefix, e.g. ``12.3 nJ``; ``n/a`` for None."""
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return "0 J"
-    for factor, prefix in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"),
-                           (1e-15, "f")):
-        if abs(value) >= factor:
-            return f"{value / factor:.4g} {prefix}J"
-    return f"{value / 1e-18:.4g} aJ"
 
 
 def _save(figure, path):
@@ -51,42 +41,44 @@ def load_report(run_dir):
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc}): rerun `ttfs energy {run_dir}`") from None
     if not isinstance(doc, dict) or doc.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise ValueError(f"{path}: not a report of schema version {REPORT_SCHEMA_VERSION}: "
-                         f"rerun `ttfs energy {run_dir}`")
+        raise ValueError(f"{path}: not a report of schema version {REPORT_SCHEMA_VERSION} "
+                         f"(version 2 prices the digital core access by access): rerun "
+                         f"`ttfs energy {run_dir}`")
     return doc
 
 
 def plot_breakdown(doc, path):
     """Mean energy per inference per layer: digital by event kind, and analog, side by side."""
     digital = doc["digital"]["per_layer"]
-    x = np.arange(len(digital))
-    names = [f"layer {row['layer']}" for row in digital]
-    fig = Figure(figsize=(9.6, 4.0))
+    names = [{None: "logic", 0: "input"}.get(row["layer"], f"layer {row['layer']}")
+             for row in digital]
+    fig = Figure(figsize=(10.4, 4.0))
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    bottom = np.zeros(len(digital))
-    for kind, label in (("synop_J", "synaptic ops (weight read + add)"),
-                        ("membrane_update_J", "membrane updates")):
+    x, bottom = np.arange(len(digital)), np.zeros(len(digital))
+    for kind, label in digital_report.COMPONENT_LABELS.items():
         values = np.array([row[kind] for row in digital]) * 1e9
         left.bar(x, values, 0.6, bottom=bottom, label=label)
         bottom += values
     left.set_xticks(x, names)
     left.set_ylabel("energy per inference (nJ)")
-    left.set_title(f"digital ({doc['digital']['costs']['name']}); static "
-                   f"{joules(doc['digital']['static_J']['mean'])} not shown", fontsize=9)
-    left.legend(fontsize=8)
+    left.set_title(f"digital ({doc['digital']['costs']['name']}, lanes "
+                   f"{doc['digital']['lanes']}, banks <= {doc['digital']['bank_bytes']} B)",
+                   fontsize=9)
+    left.legend(fontsize=7)
     analog = doc["analog"]
     if "missing" in analog:
         right.text(0.5, 0.5, "analog: missing\n(run `ttfs spice`)", ha="center", va="center",
                    transform=right.transAxes)
         right.set_axis_off()
     else:
-        bottom = np.zeros(len(digital))
+        x = np.arange(len(analog["per_layer"]))
+        bottom = np.zeros(len(x))
         for kind in analog["kinds"]:
             values = np.array([row[kind] for row in analog["per_layer"]]) * 1e9
             if values.any():
                 right.bar(x, values, 0.6, bottom=bottom, label=KIND_LABELS.get(kind, kind))
                 bottom += values
-        right.set_xticks(x, names)
+        right.set_xticks(x, [f"layer {row['layer']}" for row in analog["per_layer"]])
         right.set_ylabel("energy per inference (nJ)")
         right.set_title("analog (SPICE)", fontsize=9)
         right.legend(fontsize=8)
@@ -132,27 +124,22 @@ def markdown(doc):
              _stats_row("analog neuron (SPICE)", analog), ""]
     ratio = doc["analog_to_digital_ratio"]
     nodes = sorted({c["node_nm"] for c in digital["costs"]["costs"].values()})
+    layer_J = {row["layer"]: row["total_J"] for row in digital["per_layer"]}
     technology = analog.get("model", {}).get("technology", {}).get("name", "n/a")
     lines += [f"Analog / digital (means): {'n/a' if ratio is None else f'{ratio:.4g}'} "
               f"(digital priced at {', '.join(f'{n:g}' for n in nodes)} nm, analog simulated "
               f"in technology {technology}: different processes, so the ratio compares two "
-              f"designs, not two nodes).", "",
-              f"Digital static term: {digital['static_status']}; static power "
-              f"{digital['static_power_W']} W at {digital['clock_Hz']:.4g} Hz, mean "
-              f"{joules(digital['static_J']['mean'])} per inference.", ""]
-    latency = digital["latency_cycles"]
-    if latency:
-        lines += [f"Latency from co-simulation: mean {latency['mean']:.1f} cycles, median "
-                  f"{latency['median']:.1f}, 95th percentile {latency['p95']:.1f}.", ""]
-    lines += ["## Per-layer breakdown (mean per inference)", "",
-              "| layer | synaptic ops | membrane updates | spikes | digital synops | "
-              "digital updates | digital total | analog total |", "|---|---|---|---|---|---|---|---|"]
-    analog_layers = analog.get("per_layer") or [None] * len(digital["per_layer"])
-    for row, counts, a in zip(digital["per_layer"], doc["counts"][1:], analog_layers):
-        lines.append(f"| {row['layer']} | {counts['synaptic_operations']:.1f} | "
+              f"designs, not two nodes).", ""]
+    lines += digital_report.markdown(digital)
+    lines += ["", "## Per-layer totals (mean per inference)", "",
+              "| layer | synaptic ops | membrane updates | spikes | digital total (without "
+              "logic leakage) | analog total |", "|---|---|---|---|---|---|"]
+    analog_layers = analog.get("per_layer") or [None] * (len(doc["counts"]) - 1)
+    for counts, a in zip(doc["counts"][1:], analog_layers):
+        lines.append(f"| {counts['layer']} | {counts['synaptic_operations']:.1f} | "
                      f"{counts['membrane_updates']:.1f} | {counts['spikes']:.2f} | "
-                     f"{joules(row['synop_J'])} | {joules(row['membrane_update_J'])} | "
-                     f"{joules(row['total_J'])} | {joules(a['total_J']) if a else 'n/a'} |")
+                     f"{joules(layer_J.get(counts['layer']))} | "
+                     f"{joules(a['total_J']) if a else 'n/a'} |")
     lines += ["", "![energy per layer](energy_breakdown.png)", "",
               "![energy against spikes](energy_vs_spikes.png)", "",
               "## Event counts (NeuroBench names, mean per sample)", "",
@@ -166,11 +153,7 @@ def markdown(doc):
     lines += ["", "## Checks", "",
               f"- RTL co-simulation counters against the reference simulator: "
               f"**{cosim['status']}**: {cosim['detail']}", "",
-              "## Per-event energies", ""]
-    for row in digital["per_layer"]:
-        e = row["per_event"]
-        lines.append(f"- digital layer {row['layer']}: synaptic op {joules(e['synop_J'])}, "
-                     f"membrane update {joules(e['membrane_update_J'])} ({row['note']})")
+              "## Analog per-event energies", ""]
     if "model" in analog:
         m = analog["model"]
         lines += ["", f"Analog model ({analog['source']}): per neuron and window, idle "
@@ -186,9 +169,11 @@ def markdown(doc):
         for row in analog["per_layer"]:
             lines.append(f"| {row['layer']} | {row['synaptic_events']:.1f} | " + " | ".join(
                 joules(row[k]) for k in analog["kinds"]) + f" | {joules(row['total_J'])} |")
-    lines += ["", "## Cost table", "", "| entry | value | node | source |", "|---|---|---|---|"]
+    lines += ["", "## Cost table", "", "| entry | value (low - high) | node | source |",
+              "|---|---|---|---|"]
     for key, c in digital["costs"]["costs"].items():
-        lines.append(f"| {key} | {c['value']:.4g} | {c['node_nm']} nm | {c['source']} |")
+        span = f" ({c['low']:.4g} - {c['high']:.4g})" if "low" in c else ""
+        lines.append(f"| {key} | {c['value']:.4g}{span} | {c['node_nm']} nm | {c['source']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -205,10 +190,11 @@ def write_report(doc, directory):
 def _layer_rows(doc):
     """Per computing layer: the spikes it receives and its mean energies."""
     analog = doc["analog"].get("per_layer")
-    return [{"layer": row["layer"], "input_spikes": doc["counts"][row["layer"] - 1]["spikes"],
-             "digital_J": row["total_J"],
+    digital = {row["layer"]: row["total_J"] for row in doc["digital"]["per_layer"]}
+    return [{"layer": c["layer"], "input_spikes": doc["counts"][c["layer"] - 1]["spikes"],
+             "digital_J": digital.get(c["layer"]),
              "analog_J": analog[i]["total_J"] if analog else None}
-            for i, row in enumerate(doc["digital"]["per_layer"])]
+            for i, c in enumerate(doc["counts"][1:])]
 
 
 def comparison(docs):
@@ -226,6 +212,9 @@ def comparison(docs):
             base = None if "missing" in first[part] else first[part]["energy_J"]["mean"]
             row[f"{part}_J"] = mean
             row[f"{part}_ratio"] = (mean / base if mean is not None and base else None)
+        row["digital_per_synop_J"] = doc["digital"]["energy_per_synop_J"]
+        row["digital_static_range_J"] = {k: v["static_J"] for k, v in
+                                         doc["digital"]["static_range"].items()}
         row["layers"] = _layer_rows(doc)
         rows.append(row)
     for row in rows:
@@ -246,11 +235,13 @@ def _ratio(value):
 def comparison_markdown(comp):
     lines = [f"# Comparison against {comp['baseline']}", "",
              "| run | data set | samples | accuracy | firing rate | spikes | digital | ratio | "
-             "analog | ratio | spike ratio |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "digital per synop | analog | ratio | spike ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in comp["runs"]:
         lines.append(f"| {r['run']} | {r['dataset']} | {r['samples']} | {r['accuracy']:.4f} | "
                      f"{r['firing_rate']:.4f} | {r['spikes']:.1f} | {joules(r['digital_J'])} | "
-                     f"{_ratio(r['digital_ratio'])} | {joules(r['analog_J'])} | "
+                     f"{_ratio(r['digital_ratio'])} | {joules(r['digital_per_synop_J'])} | "
+                     f"{joules(r['analog_J'])} | "
                      f"{_ratio(r['analog_ratio'])} | {_ratio(r['spike_ratio'])} |")
     lines += ["", "Per layer (mean per inference; in parentheses, the ratio to the first run):",
               "", "| run | layer | input spikes | digital | analog |", "|---|---|---|---|---|"]

@@ -1,11 +1,14 @@
 import json
+import math
 
 import numpy as np
 import pytest
 
 from energy_fixtures import tiny_run, write_cosim, write_fake_dataset
 from flow import cli, energy_cmd
-from mapping import reference
+from hardware.costs import DEFAULT_COSTS, CostTable
+from hardware.digital_energy import COMPONENTS
+from mapping import access, allocation, reference
 
 PJ = 1e-12
 
@@ -31,24 +34,82 @@ def main(argv, capsys):
     return exit_info.value.code, out, err
 
 
-def test_evaluate_is_reference_counts_times_horowitz_costs(run):
+def test_every_digital_energy_recomputes_from_its_counts_and_cost_entries(run):
     run_dir, net, root, images, labels = run
-    doc = energy_cmd.evaluate(run_dir, samples=50, data_dir=root)
-    trace = reference.simulate(net, reference.encode(net, images[:50]))
-    # layer 1: 784 x 12 bytes per core -> the 32 KB SRAM (20 pJ per 64-bit word of 8 weights)
-    # plus a 16-bit slope add (32-bit adder, 0.1 pJ); layer 2: 120 bytes -> 8 KB (10 pJ).
-    # Every membrane update is two 32-bit adds (0.2 pJ).
-    e_synop = np.array([20 / 8 + 0.1, 10 / 8 + 0.1]) * PJ
-    expected = (trace.synops[:, 1:] * e_synop + trace.membrane_updates[:, 1:] * 0.2 * PJ).sum(1)
-    np.testing.assert_allclose(doc["per_sample"]["digital_J"], expected)
-    stats = doc["digital"]["energy_J"]
-    assert stats["mean"] == pytest.approx(expected.mean())
-    assert stats["median"] == pytest.approx(np.median(expected))
-    assert stats["p95"] == pytest.approx(np.percentile(expected, 95))
-    assert doc["accuracy"] == pytest.approx(np.mean(trace.prediction == labels[:50]))
-    assert doc["firing_rate"] == pytest.approx(trace.spikes[:, 1].mean() / 12)
-    assert [c["synaptic_operations"] for c in doc["counts"]] == pytest.approx(
-        trace.synops.mean(axis=0))
+    doc = energy_cmd.evaluate(run_dir, samples=40, data_dir=root, lanes=4, bank_bytes=4096)
+    part = doc["digital"]
+    table = CostTable.from_json(part["costs"])
+    sram = table.sram
+    trace = reference.simulate(net, reference.encode(net, images[:40]))
+    counts = access.count_accesses(net, allocation.load(run_dir, net), trace, lanes=4)
+    assert [m["name"] for m in part["memories"]] == [m.name for m in counts.memories]
+    by_component = dict.fromkeys(COMPONENTS, 0.0)
+    for m, memory in zip(part["memories"], counts.memories):
+        assert m["reads"] == pytest.approx(memory.reads.mean())
+        assert m["writes"] == pytest.approx(memory.writes.mean())
+        assert m["capacity_bytes"] * 8 == memory.capacity_bits
+        assert m["banks"] == math.ceil(m["capacity_bytes"] / 4096)
+        assert m["bank_bytes"] == math.ceil(memory.depth_words / m["banks"]) * m["width_bits"] / 8
+        assert m["read_J"] == pytest.approx(sram.read_J(m["bank_bytes"], m["width_bits"]))
+        assert m["write_J"] == pytest.approx(m["read_J"] * table["sram_write_per_read"])
+        assert m["energy_J"] == pytest.approx(m["reads"] * m["read_J"] + m["writes"] * m["write_J"])
+        by_component[m["component"]] += m["energy_J"]
+    assert [o["count"] for o in part["ops"]] == pytest.approx([o.count.mean() for o in counts.ops])
+    for o in part["ops"]:
+        assert o["op_J"] == pytest.approx(table.add_J(o["width_bits"]))
+        assert o["energy_J"] == pytest.approx(o["count"] * o["op_J"])
+        by_component["arithmetic"] += o["energy_J"]
+    assert part["stored_bits"] == sum(m["capacity_bytes"] * 8 for m in part["memories"])
+    assert part["latency_cycles"]["mean"] == pytest.approx(counts.cycles.mean())
+    assert part["latency_s"]["mean"] == pytest.approx(counts.cycles.mean() / table["clock_Hz"])
+    for corner, row in part["static_range"].items():
+        power = (part["stored_bits"] * table.range("sram_leakage_per_bit_W")[corner]
+                 + part["logic_cells"] * table.range("logic_leakage_per_cell_W")[corner])
+        assert row["power_W"] == pytest.approx(power)
+        assert row["static_J"] == pytest.approx(power * part["latency_s"]["mean"])
+        assert row["energy_J"] == pytest.approx(part["dynamic_J"]["mean"] + row["static_J"])
+    by_component["static"] = part["static_range"]["nominal"]["static_J"]
+    assert part["components_J"] == pytest.approx(by_component)
+    total = sum(by_component.values())
+    assert part["energy_J"]["mean"] == pytest.approx(total)
+    assert np.mean(doc["per_sample"]["digital_J"]) == pytest.approx(total)
+    for rows in (part["per_layer"], part["per_core"]):
+        assert sum(r["total_J"] for r in rows) <= total * (1 + 1e-12)
+    assert sum(r["total_J"] for r in part["per_layer"]) == pytest.approx(total)
+    for c in COMPONENTS:
+        assert sum(r[c] for r in part["per_layer"]) == pytest.approx(by_component[c])
+    synops = trace.synops[:, 1:].sum(axis=1).mean()
+    assert part["synaptic_operations"] == pytest.approx(synops)
+    assert part["energy_per_synop_J"] == pytest.approx(total / synops)
+    assert [p["ratio"] for p in part["published"]] == pytest.approx(
+        [(total if p["unit"] == "J per MNIST inference" else total / synops) / p["value"]
+         for p in part["published"]])
+
+
+def test_lanes_and_bank_size_change_the_memories(run, capsys):
+    run_dir, net, root, images, labels = run
+    status, out, err = main(["energy", str(run_dir), "--samples", "5", "--data-dir", str(root),
+                             "--lanes", "2", "--bank-bytes", "2048"], capsys)
+    assert status == 0, err
+    part = json.loads((run_dir / "report.json").read_text())["digital"]
+    assert part["lanes"] == 2 and part["bank_bytes"] == 2048
+    weight = [m for m in part["memories"] if m["kind"] == "weight"]
+    assert weight and all(m["bank_bytes"] <= 2048 and m["width_bits"] == 16 for m in weight)
+    assert part["extrapolation"]["memories"] >= len(weight)
+    assert "pJ per synaptic operation (lanes 2, banks <= 2048 B)" in out
+
+
+def test_synth_json_gives_the_logic_size(run, capsys):
+    run_dir, net, root, images, labels = run
+    (run_dir / "synth.json").write_text(json.dumps({"target": "generic", "cells": 1234}))
+    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
+    assert part["logic_cells"] == 1234
+    assert part["logic_source"].startswith("synth.json: 1234 cells synthesized for target generic")
+    (run_dir / "synth.json").write_text(json.dumps({"target": "generic"}))
+    status, out, err = main(["energy", str(run_dir), "--samples", "3", "--data-dir", str(root)],
+                            capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert "synth.json: not a synthesis record with a cell count" in err
 
 
 def test_report_json_schema(run, capsys):
@@ -61,7 +122,7 @@ def test_report_json_schema(run, capsys):
     assert set(doc) == {"schema_version", "run", "dataset", "samples", "sample_selection",
                         "network", "accuracy", "firing_rate", "counts", "digital", "analog",
                         "analog_to_digital_ratio", "checks", "per_sample"}
-    assert doc["schema_version"] == 1 and doc["samples"] == 20 and doc["dataset"] == "mnist"
+    assert doc["schema_version"] == 2 and doc["samples"] == 20 and doc["dataset"] == "mnist"
     assert [c["layer"] for c in doc["counts"]] == [0, 1, 2]
     assert set(doc["counts"][1]) == {"layer", "neurons", "spikes", "spikes_per_neuron",
                                      "activation_sparsity", "synaptic_operations",
@@ -69,8 +130,20 @@ def test_report_json_schema(run, capsys):
     digital = doc["digital"]
     for key in ("energy_J", "dynamic_J", "static_J"):
         assert set(digital[key]) == {"mean", "median", "p95"}
-    assert [row["layer"] for row in digital["per_layer"]] == [1, 2]
-    assert digital["latency_cycles"] == {"mean": 123.0, "median": 123.0, "p95": 123.0}
+    assert set(digital) == {
+        "energy_J", "dynamic_J", "static_J", "components_J", "static_range", "stored_bits",
+        "logic_cells", "logic_source", "synaptic_operations", "energy_per_synop_J",
+        "dynamic_per_synop_J", "latency_cycles", "latency_s", "clock_Hz", "lanes",
+        "bank_bytes", "beats", "per_layer", "per_core", "memories", "ops", "sram_model",
+        "extrapolation", "costs", "published", "published_note"}
+    assert list(digital["components_J"]) == ["weight_reads", "state_traffic", "arithmetic",
+                                             "spike_routing", "static"]
+    assert [row["layer"] for row in digital["per_layer"]] == [0, 1, 2, None]
+    assert digital["lanes"] == 8 and digital["bank_bytes"] == 8192
+    assert [p["chip"] for p in digital["published"]] == ["ODIN", "ReckOn", "Loihi",
+                                                         "TrueNorth", "MorphIC"]
+    assert doc["checks"]["cosim"]["latency_cycles"] == {"mean": 123.0, "median": 123.0,
+                                                        "p95": 123.0}
     assert digital["costs"]["name"] == "horowitz-isscc2014-45nm"
     assert len(doc["per_sample"]["digital_J"]) == 20 and doc["per_sample"]["analog_J"] is None
     assert doc["analog"] == {"missing": f"no analog_energy.json in {run_dir}: run "
@@ -80,19 +153,6 @@ def test_report_json_schema(run, capsys):
     for name in ("report.md", "energy_breakdown.png", "energy_vs_spikes.png"):
         assert (run_dir / name).is_file()
         assert f"wrote {run_dir / name}" in out
-
-
-def test_static_energy_is_power_times_cosim_latency(run, tmp_path):
-    run_dir, net, root, images, labels = run
-    write_cosim(run_dir, net, images, [0, 1], cycles=400)
-    table = json.loads(energy_cmd.energy.DEFAULT_COSTS.read_text())
-    table["costs"]["static_power_W"] = {"value": 2e-3, "node_nm": 45, "source": "test"}
-    (tmp_path / "costs.json").write_text(json.dumps(table))
-    doc = energy_cmd.evaluate(run_dir, samples=5, data_dir=root, costs=tmp_path / "costs.json")
-    # 2 mW for 400 cycles at 100 MHz = 8 nJ
-    assert doc["digital"]["static_J"]["mean"] == pytest.approx(8e-9)
-    assert doc["digital"]["energy_J"]["mean"] == pytest.approx(
-        doc["digital"]["dynamic_J"]["mean"] + 8e-9)
 
 
 def test_counter_mismatch_is_a_failed_check(run, capsys):
@@ -107,13 +167,13 @@ def test_counter_mismatch_is_a_failed_check(run, capsys):
     assert doc["checks"]["cosim"]["records"][0]["mismatches"][0].startswith("sample 5 synops")
 
 
-def test_without_cosim_the_static_term_is_marked_missing(run):
+def test_without_cosim_the_static_term_uses_the_model_latency(run):
     run_dir, net, root, images, labels = run
     doc = energy_cmd.evaluate(run_dir, samples=5, data_dir=root)
     assert doc["checks"]["cosim"]["status"] == "missing"
-    assert doc["digital"]["latency_cycles"] is None
-    assert doc["digital"]["static_status"].startswith("missing: no co-simulation record")
-    assert doc["digital"]["static_J"]["mean"] == 0.0
+    static = doc["digital"]["static_range"]
+    assert 0 < static["low"]["static_J"] < static["nominal"]["static_J"] < static["high"]["static_J"]
+    assert doc["digital"]["static_J"]["mean"] == pytest.approx(static["nominal"]["static_J"])
 
 
 @pytest.mark.parametrize("setup, message", [
@@ -122,6 +182,8 @@ def test_without_cosim_the_static_term_is_marked_missing(run):
     ("corrupt_network", "network.json: not valid JSON"),
     ("corrupt_cosim", "cosim.json: not valid JSON"),
     ("bad_costs", "add_8b_J: value must be non-negative, not -1"),
+    ("v1_costs", "a version-1 cost table; version 2 fits SRAM energy over capacity"),
+    ("bad_lanes", "--lanes takes an integer or one per layer, not 'x'"),
 ])
 def test_bad_input_is_one_line_error(run, tmp_path, capsys, setup, message):
     run_dir, net, root, images, labels = run
@@ -135,10 +197,17 @@ def test_bad_input_is_one_line_error(run, tmp_path, capsys, setup, message):
     elif setup == "corrupt_cosim":
         (run_dir / "cosim.json").write_text("[1, 2")
     elif setup == "bad_costs":
-        table = json.loads(energy_cmd.energy.DEFAULT_COSTS.read_text())
+        table = json.loads(DEFAULT_COSTS.read_text())
         table["costs"]["add_8b_J"]["value"] = -1
         (tmp_path / "costs.json").write_text(json.dumps(table))
         argv += ["--costs", str(tmp_path / "costs.json")]
+    elif setup == "v1_costs":
+        table = json.loads(DEFAULT_COSTS.read_text())
+        table["schema_version"] = 1
+        (tmp_path / "costs.json").write_text(json.dumps(table))
+        argv += ["--costs", str(tmp_path / "costs.json")]
+    elif setup == "bad_lanes":
+        argv += ["--lanes", "x"]
     status, out, err = main(argv, capsys)
     assert status == 2
     assert err.startswith("ttfs: error: ") and message in err
