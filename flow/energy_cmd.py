@@ -21,6 +21,8 @@ import numpy as np
 from hardware import costs as cost_tables
 from hardware import energy
 from hardware.digital_energy import DEFAULT_BANK_BYTES
+from hardware.rtl.scoreboard import ACCESS_PREFIX, expected_counters
+from mapping import access
 from mapping import allocation as allocation_io
 from mapping import network as network_io
 from mapping import reference
@@ -99,7 +101,7 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     hidden = network.sizes[1:-1] or network.sizes[1:]
     rate_cols = trace.spikes[:, 1:len(hidden) + 1] / np.asarray(hidden, dtype=np.float64)
 
-    check = cosim_check(run_dir, network, split)
+    check = cosim_check(run_dir, network, split, allocation)
     digital, digital_total = digital_report.build(
         network, allocation, trace, table, lanes=lanes, bank_bytes=bank_bytes, run_dir=run_dir,
         dataset=dataset)
@@ -202,8 +204,10 @@ def _read_json(path, remedy):
         raise ValueError(f"{path}: not valid JSON ({exc}): {remedy}") from None
 
 
-def cosim_check(run_dir, network, split):
-    """Compare the co-simulation counters of ``cosim*.json`` with the reference counts.
+def cosim_check(run_dir, network, split, allocation=None):
+    """Compare the co-simulation counters of ``cosim*.json`` with the reference counts, and
+    its access counters and cycles (records that name their ``lanes``) with
+    :func:`mapping.access.count_accesses` of the same samples on ``allocation``.
 
     Records older than ``network.json`` are ignored (listed under ``stale``): they may come
     from an earlier network of the same run. Returns a dict with ``status`` (``passed``,
@@ -221,10 +225,11 @@ def cosim_check(run_dir, network, split):
         return {"status": "missing", "records": [], "latency_cycles": None, "stale": stale,
                 "detail": f"{why} in {run_dir}: run `ttfs cosim {run_dir}` to check "
                           f"the RTL counters and measure the latency"}
-    records, cycles, failures = [], [], []
+    records, cycles, failures, docs = [], [], [], []
     for path in paths:
         remedy = f"rerun `ttfs cosim {run_dir}`"
         doc = _read_json(path, remedy)
+        docs.append(doc)
         try:
             samples = _cosim_samples(doc)
         except (KeyError, TypeError, ValueError) as exc:
@@ -233,7 +238,7 @@ def cosim_check(run_dir, network, split):
         if indices.size and (indices.min() < 0 or indices.max() >= len(split.labels)):
             raise ValueError(f"{path}: sample indices outside the test split: {remedy}")
         trace = reference.simulate(network, reference.encode(network, split.images[indices]))
-        wrong = []
+        wrong = _access_mismatches(doc, samples, network, allocation, trace)
         for row, sample in enumerate(samples):
             for name in COUNTERS:
                 want = getattr(trace, name)[row].tolist()
@@ -246,9 +251,11 @@ def cosim_check(run_dir, network, split):
         records.append({"file": path.name, "simulator": doc.get("simulator"),
                         "samples": indices.tolist(), "mismatches": wrong})
     checked = sum(len(r["samples"]) for r in records)
+    access_checked = all(_has_access(doc) for doc in docs)
     status = "failed" if failures else "passed"
     detail = (f"{len(failures)} counter mismatches, first: {failures[0]}" if failures else
-              f"spikes, synaptic operations and membrane updates equal the reference on "
+              f"spikes, synaptic operations and membrane updates equal the reference"
+              f"{' and every access counter and the cycles equal the access model' if access_checked else ''} on "
               f"{checked} co-simulated samples ({', '.join(r['file'] for r in records)})")
     if stale:
         detail += f"; ignored records older than network.json: {', '.join(stale)}"
@@ -256,11 +263,36 @@ def cosim_check(run_dir, network, split):
             "latency_cycles": energy.statistics(cycles) if cycles else None}
 
 
+def _has_access(doc):
+    """Whether a co-simulation record holds access counters and the lanes they were run at."""
+    samples = doc.get("per_sample") if isinstance(doc, dict) else None
+    return (isinstance(doc.get("lanes"), (int, list)) and isinstance(samples, list)
+            and all(isinstance(s.get("counters"), dict) and "spikes" in s for s in samples))
+
+
+def _access_mismatches(doc, samples, network, allocation, trace):
+    """Access counters and cycles of a record that differ from the access model."""
+    if allocation is None or not _has_access(doc):
+        return []
+    lanes = doc["lanes"] if isinstance(doc["lanes"], int) else tuple(doc["lanes"])
+    counts = access.count_accesses(network, allocation, trace, lanes=lanes)
+    wrong = []
+    for row, sample in enumerate(samples):
+        want = expected_counters(trace, counts, row)
+        got = {**sample["ports"], "cycles": sample["cycles"]}
+        wrong += [f"sample {sample['index']} {port}: RTL {got.get(port)}, model {value}"
+                  for port, value in want.items()
+                  if (port.startswith(ACCESS_PREFIX) or port == "cycles")
+                  and got.get(port) != value]
+    return wrong
+
+
 def _cosim_samples(doc):
     """The per-sample counter records of a co-simulation document.
 
     Records sit under ``per_sample`` (the RTL bench's results) or ``samples``; each holds
-    the counters (directly or under ``counters``), ``cycles``, and either ``index`` (the
+    the event counters directly (then the access counters' ports, if any, under
+    ``counters``: ``ports``) or under ``counters``, ``cycles``, and either ``index`` (the
     test-set index) or ``sample`` (the position in the batch, mapped through the document's
     ``indices`` or ``sample_indices`` when present, else the test-set index itself).
     """
@@ -272,13 +304,15 @@ def _cosim_samples(doc):
     indices = doc.get("indices", doc.get("sample_indices"))
     out = []
     for sample in samples:
-        counters = sample.get("counters", sample)
+        counters = sample if "spikes" in sample else sample.get("counters", sample)
+        ports = sample.get("counters") if counters is sample else None
         if "index" in sample:
             index = int(sample["index"])
         else:
             position = int(sample["sample"])
             index = int(indices[position]) if isinstance(indices, list) else position
         out.append({"index": index, "cycles": counters.get("cycles", sample.get("cycles")),
+                    "ports": ports if isinstance(ports, dict) else {},
                     **{name: counters[name] for name in COUNTERS}})
     return out
 

@@ -45,3 +45,27 @@ def write_cosim(run_dir, net, images, indices, *, cycles=123, corrupt=False):
         samples[-1]["counters"]["synops"][1] += 1
     (run_dir / "cosim.json").write_text(json.dumps({"simulator": "icarus", "samples": samples}))
     return trace
+
+
+def write_access_cosim(run_dir, net, images, indices, *, lanes=8, corrupt=None):
+    """A co-simulation record in the RTL bench's format: event counters per sample, the
+    access counters' ports (as the access model gives them, or with ``corrupt`` off by one)
+    under ``counters``, the cycles, and the lanes of the run."""
+    from hardware.rtl.scoreboard import expected_counters
+    from mapping import access
+
+    trace = reference.simulate(net, reference.encode(net, images[indices]))
+    counts = access.count_accesses(net, allocation.load(run_dir, net), trace, lanes=lanes)
+    samples = []
+    for row, index in enumerate(indices):
+        ports = expected_counters(trace, counts, row)
+        record = {"index": int(index), "cycles": ports.pop("cycles"),
+                  "counters": {k: v for k, v in ports.items() if k.startswith("counters__")}}
+        record.update({name: getattr(trace, name)[row].tolist()
+                       for name in ("spikes", "synops", "membrane_updates")})
+        samples.append(record)
+    if corrupt:
+        samples[-1]["counters"][corrupt] += 1
+    (run_dir / "cosim_icarus.json").write_text(json.dumps(
+        {"simulator": "icarus", "lanes": [lanes] * len(net.layers), "per_sample": samples}))
+    return counts

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from energy_fixtures import tiny_run, write_cosim, write_fake_dataset
+from energy_fixtures import tiny_run, write_access_cosim, write_cosim, write_fake_dataset
 from flow import cli, energy_cmd
 from hardware.costs import DEFAULT_COSTS, CostTable
 from hardware.digital_energy import COMPONENTS
@@ -165,6 +165,20 @@ def test_counter_mismatch_is_a_failed_check(run, capsys):
            "synops: RTL" in out
     doc = json.loads((run_dir / "report.json").read_text())
     assert doc["checks"]["cosim"]["records"][0]["mismatches"][0].startswith("sample 5 synops")
+
+
+def test_access_counters_of_the_cosim_record_are_checked_against_the_model(run, capsys):
+    run_dir, net, root, images, labels = run
+    write_access_cosim(run_dir, net, images, [0, 2])
+    cosim = energy_cmd.evaluate(run_dir, samples=4, data_dir=root)["checks"]["cosim"]
+    assert cosim["status"] == "passed"
+    assert "every access counter and the cycles equal the access model on 2" in cosim["detail"]
+    write_access_cosim(run_dir, net, images, [0, 2], corrupt="counters__l1_c0_state_reads")
+    status, out, err = main(["energy", str(run_dir), "--samples", "4", "--data-dir", str(root)],
+                            capsys)
+    assert status == 1
+    assert ("co-simulation counters: failed (1 counter mismatches, first: cosim_icarus.json: "
+            "sample 2 counters__l1_c0_state_reads: RTL ") in out
 
 
 def test_without_cosim_the_static_term_uses_the_model_latency(run):
