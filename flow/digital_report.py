@@ -95,26 +95,11 @@ def build(network, allocation, trace, costs, *, lanes, bank_bytes, run_dir, data
     priced = digital_energy.price(counts, costs, bank_bytes=bank_bytes, logic_cells=cells,
                                   logic_source=source)
     synops = float(trace.synops[:, 1:].sum(axis=1).mean())
-    total = _mean(priced.total_J())
     by_layer = _breakdown(priced, lambda i: i.layer)
     by_core = _breakdown(priced, lambda i: (i.layer, i.core))
     sram = costs.sram
     part = {
-        "energy_J": energy.statistics(priced.total_J()),
-        "dynamic_J": energy.statistics(priced.dynamic_J),
-        "static_J": energy.statistics(priced.static_J()),
-        "components_J": {c: _mean(priced.component_J(c)) for c in COMPONENTS},
-        "static_range": {corner: {"power_W": priced.static_W[corner],
-                                  "static_J": _mean(priced.static_J(corner)),
-                                  "energy_J": _mean(priced.total_J(corner))}
-                         for corner in ("low", "nominal", "high")},
-        "stored_bits": priced.stored_bits, "logic_cells": priced.logic_cells,
-        "logic_source": priced.logic_source,
-        "synaptic_operations": synops,
-        "energy_per_synop_J": total / synops if synops else None,
-        "dynamic_per_synop_J": _mean(priced.dynamic_J) / synops if synops else None,
-        "latency_cycles": energy.statistics(priced.cycles),
-        "latency_s": energy.statistics(priced.latency_s),
+        **_totals(priced, synops),
         "clock_Hz": costs["clock_Hz"], "lanes": lanes, "bank_bytes": bank_bytes,
         "beats": {"input": _mean(counts.input_beats), "output": _mean(counts.output_beats),
                   "priced": False},
@@ -132,11 +117,38 @@ def build(network, allocation, trace, costs, *, lanes, bank_bytes, run_dir, data
         "costs": costs.to_json(),
     }
     node = costs.costs["sram_read_64b_8KB_J"].node_nm
-    part["published"] = published.comparison(part["energy_per_synop_J"], total, node)
+    part["published"] = published.comparison(part["energy_per_synop_J"],
+                                              part["energy_J"]["mean"], node)
     part["published_note"] = (published.__doc__.split("\n\n")[1].replace("\n", " ")
                               + ("" if dataset == "mnist" else f" The MNIST inference row "
                                  f"compares with a {dataset} run."))
     return part, priced.total_J()
+
+
+def _totals(priced, synops):
+    """Energy statistics, components, the static range and the per-operation figures."""
+    total = _mean(priced.total_J())
+    return {
+        "energy_J": energy.statistics(priced.total_J()),
+        "dynamic_J": energy.statistics(priced.dynamic_J),
+        "static_J": energy.statistics(priced.static_J()),
+        "components_J": {c: _mean(priced.component_J(c)) for c in COMPONENTS},
+        "static_range": {corner: {"power_W": priced.static_W[corner],
+                                  "static_J": _mean(priced.static_J(corner)),
+                                  "energy_J": _mean(priced.total_J(corner))}
+                         for corner in ("low", "nominal", "high")},
+        "stored_bits": priced.stored_bits, "logic_cells": priced.logic_cells,
+        "logic_source": priced.logic_source,
+        "synaptic_operations": synops,
+        "energy_per_synop_J": total / synops if synops else None,
+        "dynamic_per_synop_J": _mean(priced.dynamic_J) / synops if synops else None,
+        "latency_cycles": energy.statistics(priced.cycles),
+        "latency_s": energy.statistics(priced.latency_s),
+    }
+
+
+def _ratio(value):
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _pj(value):
@@ -211,6 +223,6 @@ def markdown(part):
     for p in part["published"]:
         unit = p["unit"].replace("J per ", "per ")
         lines.append(f"| {p['chip']} | {p['node_nm']} nm | {_j(p['value'])} {unit} | "
-                     f"{_j(p['this_design'])} | {p['ratio']:.3g} | {p['includes']} | "
+                     f"{_j(p['this_design'])} | {_ratio(p['ratio'])} | {p['includes']} | "
                      f"{p['source']} |")
     return lines

@@ -39,5 +39,6 @@ def comparison(energy_per_synop_J, energy_per_inference_J, node_nm):
             "J per synaptic event": energy_per_synop_J,
             "J per MNIST inference": energy_per_inference_J}
     return [{**chip, "this_design": ours[chip["unit"]],
-             "ratio": ours[chip["unit"]] / chip["value"], "this_node_nm": node_nm}
+             "ratio": None if ours[chip["unit"]] is None else ours[chip["unit"]] / chip["value"],
+             "this_node_nm": node_nm}
             for chip in CHIPS]
