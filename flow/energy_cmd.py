@@ -29,10 +29,10 @@ from mapping import reference
 from model import data
 
 from . import digital_report, report, runs
+from .rtl_cmd import DEFAULT_LANES
 
 REPORT_SCHEMA_VERSION = report.REPORT_SCHEMA_VERSION
 DEFAULT_SAMPLES = 1000
-DEFAULT_LANES = 8
 
 
 def _summary(result, **per_layer_extra):
