@@ -34,7 +34,9 @@ def logic_size(run_dir, network, allocation, lanes):
     if not isinstance(cells, int) or isinstance(cells, bool) or cells < 0:
         raise ValueError(f"{path}: cells must be a non-negative integer, not {cells!r}")
     return cells, (f"{SYNTH_FILE}: {cells} cells synthesized for target "
-                   f"{doc.get('target', '?')} (memories priced as SRAM bits, not as cells)")
+                   f"{doc.get('target', '?')}, each priced as one gate although a cell may be "
+                   f"a 4-input LUT worth several (logic leakage likely under-priced); memories "
+                   f"priced as SRAM bits, not as cells")
 
 
 def _mean(values):
