@@ -10,21 +10,13 @@ fails, or it does not fit the device (the message says by how much and what help
 """
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from hardware import fpga, pnr, synth
+from mapping.files import write_text
 
 from . import rtl_cmd
-
-
-def _write_text(path, text):
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=path.suffix,
-                                     delete=False) as f:
-        f.write(text)
-    os.replace(f.name, path)
 
 
 def _export_if_missing(run_dir):
@@ -49,8 +41,8 @@ def _synth(args):
     except (synth.SynthesisError, pnr.PlaceAndRouteError) as exc:
         print(f"ttfs synth: {exc}", file=sys.stderr)
         return 1
-    _write_text(run_dir / "synth.json", json.dumps(doc, indent=1) + "\n")
-    _write_text(run_dir / "synth.md", fpga.summary_markdown(doc))
+    write_text(run_dir / "synth.json", json.dumps(doc, indent=1) + "\n")
+    write_text(run_dir / "synth.md", fpga.summary_markdown(doc))
     where = f"{config.target}" + (f" {config.device}" if config.device else "")
     line = (f"{where}: {doc['luts']} LUTs, {doc['flip_flops']} flip-flops, "
             f"{doc['block_rams']} block RAMs ({doc['block_ram_bits']} bits), "
