@@ -248,7 +248,8 @@ def _cosim_samples(doc, path, n_layers):
     """The per-sample counter records of a co-simulation document, each member checked.
 
     Records sit under ``per_sample`` (the RTL bench's results) or ``samples``; each holds
-    the counters (directly or under ``counters``), ``cycles``, and either ``index`` (the
+    the counters (directly, as the RTL bench writes them beside its access ``counters``, or
+    else under ``counters``), ``cycles``, and either ``index`` (the
     test-set index) or ``sample`` (the position in the batch, mapped through the document's
     ``indices`` or ``sample_indices`` when present, else the test-set index itself). Each
     counter is a list of one non-negative integer per layer (``n_layers``, input first).
@@ -263,7 +264,10 @@ def _cosim_samples(doc, path, n_layers):
     for row, sample in enumerate(samples):
         where = f"per_sample[{row}]"
         sample = validate.mapping(sample, path, where)
-        counters = validate.mapping(sample.get("counters", sample), path, f"{where}.counters")
+        counters = sample  # the RTL bench's records; its "counters" are the access counters
+        if not all(name in sample for name in COUNTERS):
+            counters = validate.mapping(validate.member(sample, "counters", path, where), path,
+                                        f"{where}.counters")
         if "index" in sample:
             index = validate.integer(sample["index"], path, f"{where}.index", lo=0)
         else:

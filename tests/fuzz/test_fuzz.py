@@ -448,3 +448,16 @@ def test_fuzz_ngspice_library_path_is_one_line_error(base_run, tmp_path, env):
                             env={**os.environ, **env})
     _assert_rejected(result.returncode, result.stderr, before, tmp_path)
     assert "NGSPICE_LIBRARY_PATH" in result.stderr
+
+
+def test_energy_reads_records_with_the_rtl_benchs_access_counters(base_run, tmp_path, capsys):
+    # the bench writes the event counters beside a "counters" object of access counters
+    def add_access_counters(doc):
+        for sample in doc["per_sample"]:
+            sample["counters"] = {"counters__weight_reads": 7}
+
+    run = _prepare(base_run, tmp_path, _cosim(add_access_counters))
+    with pytest.raises(SystemExit) as exc_info:
+        cli.main(["energy", str(run), "--samples", "3"])
+    assert exc_info.value.code == 0, capsys.readouterr().err
+    assert json.loads((run / "report.json").read_text())["checks"]["cosim"]["status"] == "passed"
