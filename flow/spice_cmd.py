@@ -49,13 +49,8 @@ def parse_neurons(text, n_out):
         elif "," in text:
             picked = [int(x) for x in text.split(",")]
         else:
-            count = int(text)
-            if count > n_out:
-                raise ValueError(f"--neurons {count}: the layer has only {n_out} neurons")
-            picked = list(range(count))
-    except ValueError as exc:
-        if str(exc).startswith("--neurons"):
-            raise
+            picked = list(range(min(int(text), n_out)))
+    except ValueError:
         raise ValueError(f"--neurons must be A:B, N or i,j,k, not {text!r}") from None
     bad = [i for i in picked if not 0 <= i < n_out]
     if not picked or bad:

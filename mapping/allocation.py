@@ -123,7 +123,8 @@ def load(directory, network):
     except AllocationError:
         raise
     except check.ArtifactError as exc:
-        raise AllocationError(str(exc)) from None
+        raise AllocationError(f"{path}: not a valid allocation ({check.reason(exc, path)})"
+                              ) from None
     except (TypeError, ValueError) as exc:
         raise AllocationError(f"{path}: not a valid allocation ({exc})") from None
     for index, layer in enumerate(network.layers):

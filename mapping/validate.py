@@ -27,6 +27,11 @@ def _where(path, what):
     return f"{path}: {what}" if what else f"{path}"
 
 
+def reason(error, path):
+    """The message of ``error`` without its leading ``"PATH: "``, to reword it."""
+    return str(error).removeprefix(f"{path}: ")
+
+
 def read_json(path, *, remedy=""):
     """The JSON document in ``path``; a missing or unreadable file is an :class:`ArtifactError`
     (``remedy`` ends the message, for example the command that rewrites the file)."""

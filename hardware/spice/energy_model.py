@@ -121,15 +121,19 @@ def load(path):
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise check.ArtifactError(f"{path}: schema_version {doc.get('schema_version')!r}, this "
                                   f"version reads {SCHEMA_VERSION}")
-    technology = check.mapping(check.member(doc, "technology", path), path, "technology")
-    check.number(check.member(technology, "dt_s", path, "technology"), path,
-                 "technology.dt_s", positive=True)
-    return AnalogEnergies(
-        **{name: check.numbers(check.member(doc, name, path), path, name, length=3)
-           for name in ("synop_sourcing", "synop_sinking")},
-        **{name: check.number(check.member(doc, name, path), path, name)
-           for name in ("e_spike_J", "p_static_W", "e_idle_J")},
-        technology=technology, fit=check.mapping(doc.get("fit", {}), path, "fit"))
+    try:
+        technology = check.mapping(check.member(doc, "technology", path), path, "technology")
+        check.number(check.member(technology, "dt_s", path, "technology"), path,
+                     "technology.dt_s", positive=True)
+        return AnalogEnergies(
+            **{name: check.numbers(check.member(doc, name, path), path, name, length=3)
+               for name in ("synop_sourcing", "synop_sinking")},
+            **{name: check.number(check.member(doc, name, path), path, name)
+               for name in ("e_spike_J", "p_static_W", "e_idle_J")},
+            technology=technology, fit=check.mapping(doc.get("fit", {}), path, "fit"))
+    except check.ArtifactError as exc:
+        raise check.ArtifactError(f"{path}: not an analog energy model "
+                                  f"({check.reason(exc, path)})") from None
 
 
 #: Characterization set: random neurons (fan-in, window) fitted jointly, and held out.
