@@ -134,54 +134,62 @@ int ttfs_forward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, cons
     return failed;
 }
 
+/* Rows of gw that one thread owns at a time: the weight gradients are partitioned by output
+ * neuron, so every element is summed by one thread over the samples in index order. */
+#define ROWS 8
+
 /* Backward pass of (tout, slope) with respect to (tin, w).
  * gt, gs [B, n_out]: upstream gradients of tout and slope. gw [n_out, n_in] and gtin [B, n_in]
  * are overwritten. dt_i/dw_ij = (t_j - t_i)/S_i, dt_i/dt_j = w_ij/S_i, dS_i/dw_ij = 1 for j in
- * the causal set; 1/S_i is capped at 1/min_slope so that no gradient overflows. */
+ * the causal set; 1/S_i is capped at 1/min_slope so that no gradient overflows.
+ * Deterministic whatever the thread count: gw[i, j] is summed over b = 0, 1, ... by the
+ * thread owning row i, gtin[b, j] over i = 0, 1, ... by the thread owning sample b. */
 int ttfs_backward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, const double *w,
                   const double *tout, const double *slope, const int32_t *ncausal,
                   const int32_t *order, const double *gt, const double *gs, double min_slope,
                   int32_t threads, double *gw, double *gtin)
 {
     /* gtin == NULL: the input times need no gradient (the encoded images) */
-    size_t nw = (size_t)n_out * n_in;
-    int failed = 0;
-    memset(gw, 0, sizeof(double) * nw);
-    if (gtin != NULL) memset(gtin, 0, sizeof(double) * (size_t)B * n_in);
 #pragma omp parallel num_threads(threads)
     {
-        double *acc = calloc(nw > 0 ? nw : 1, sizeof(double));
-        if (acc == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(static)
-        for (int32_t b = 0; b < B; b++) {
-            if (acc == NULL) continue;
-            const double *t = tin + (size_t)b * n_in;
-            const int32_t *ord = order + (size_t)b * n_in;
-            double *gtb = gtin != NULL ? gtin + (size_t)b * n_in : NULL;
-            for (int32_t i = 0; i < n_out; i++) {
-                size_t o = (size_t)b * n_out + i;
-                int32_t nc = ncausal[o];
-                if (nc == 0 || (gt[o] == 0.0 && gs[o] == 0.0)) continue;
-                double g = gt[o] / fmax(slope[o], min_slope), h = gs[o], ti = tout[o];
-                const double *wi = w + (size_t)i * n_in;
-                double *ai = acc + (size_t)i * n_in;
-                for (int32_t k = 0; k < nc; k++) {
-                    int32_t j = ord[k];
-                    ai[j] += g * (t[j] - ti) + h;
+#pragma omp for schedule(dynamic, 1)
+        for (int32_t i0 = 0; i0 < n_out; i0 += ROWS) {
+            int32_t i1 = n_out - i0 < ROWS ? n_out : i0 + ROWS;
+            memset(gw + (size_t)i0 * n_in, 0, sizeof(double) * (size_t)(i1 - i0) * n_in);
+            for (int32_t b = 0; b < B; b++) {
+                const double *t = tin + (size_t)b * n_in;
+                const int32_t *ord = order + (size_t)b * n_in;
+                for (int32_t i = i0; i < i1; i++) {
+                    size_t o = (size_t)b * n_out + i;
+                    int32_t nc = ncausal[o];
+                    if (nc == 0 || (gt[o] == 0.0 && gs[o] == 0.0)) continue;
+                    double g = gt[o] / fmax(slope[o], min_slope), h = gs[o], ti = tout[o];
+                    double *gi = gw + (size_t)i * n_in;
+                    for (int32_t k = 0; k < nc; k++) {
+                        int32_t j = ord[k];
+                        gi[j] += g * (t[j] - ti) + h;
+                    }
                 }
-                if (gtb != NULL)
-                    for (int32_t k = 0; k < nc; k++) gtb[ord[k]] += g * wi[ord[k]];
             }
         }
-#pragma omp critical
-        if (acc != NULL)
-            for (size_t q = 0; q < nw; q++) gw[q] += acc[q];
-        free(acc);
+        if (gtin != NULL) {
+#pragma omp for schedule(static)
+            for (int32_t b = 0; b < B; b++) {
+                const int32_t *ord = order + (size_t)b * n_in;
+                double *gtb = gtin + (size_t)b * n_in;
+                memset(gtb, 0, sizeof(double) * (size_t)n_in);
+                for (int32_t i = 0; i < n_out; i++) {
+                    size_t o = (size_t)b * n_out + i;
+                    int32_t nc = ncausal[o];
+                    if (nc == 0 || gt[o] == 0.0) continue;
+                    double g = gt[o] / fmax(slope[o], min_slope);
+                    const double *wi = w + (size_t)i * n_in;
+                    for (int32_t k = 0; k < nc; k++) gtb[ord[k]] += g * wi[ord[k]];
+                }
+            }
+        }
     }
-    return failed;
+    return 0;
 }
 
 /* Integral of max(0, S t - A - v_hat) over [a, e] and its partial derivatives in S and A. */
@@ -213,68 +221,101 @@ static double segment_area(double S, double A, double v_hat, double a, double e,
     return area;
 }
 
+/* Segment areas of neuron row wi over its first `last` sorted inputs: their sum, and their
+ * partial derivatives in (S, A) in seg[2k], seg[2k+1]. */
+static double neuron_segments(const double *t, const int32_t *ord, const double *wi,
+                              int32_t last, double v_hat, double t_max, double *seg)
+{
+    double S = 0.0, A = 0.0, total = 0.0;
+    for (int32_t k = 0; k < last; k++) {
+        double tj = t[ord[k]];
+        S += wi[ord[k]];
+        A += wi[ord[k]] * tj;
+        double e = k + 1 < last ? t[ord[k + 1]] : t_max;
+        total += segment_area(S, A, v_hat, tj, e, seg + 2 * k, seg + 2 * k + 1);
+    }
+    return total;
+}
+
 /* The v_hat area of every neuron: integral over [0, t_max] of max(0, u_i(t) - v_hat), where
  * u_i is the potential before firing and continues with the causal slope after it (which is
  * the same line as the firing segment). Uses ncausal and order from ttfs_forward. With
  * gr == NULL it writes area [B, n_out]; otherwise it writes the gradients gw and gtin of
- * sum(gr * area) instead. */
+ * sum(gr * area) instead, partitioned like ttfs_backward (deterministic whatever the thread
+ * count; the segments are recomputed for gtin instead of stored). */
 int ttfs_vhat(int32_t B, int32_t n_in, int32_t n_out, const double *tin, const double *w,
               const int32_t *ncausal, const int32_t *order, const int32_t *count, double v_hat,
               double t_max, int32_t threads, double *area, const double *gr, double *gw,
               double *gtin)
 {
-    size_t nw = (size_t)n_out * n_in;
     int failed = 0;
-    if (gr != NULL) memset(gw, 0, sizeof(double) * nw);
-    if (gr != NULL && gtin != NULL) memset(gtin, 0, sizeof(double) * (size_t)B * n_in);
 #pragma omp parallel num_threads(threads)
     {
-        double *acc = gr != NULL ? calloc(nw > 0 ? nw : 1, sizeof(double)) : NULL;
         double *seg = malloc(sizeof(double) * 2 * (size_t)(n_in > 0 ? n_in : 1));
-        if (seg == NULL || (gr != NULL && acc == NULL)) {
+        if (seg == NULL) {
 #pragma omp atomic write
             failed = 1;
         }
+        if (gr == NULL) {
 #pragma omp for schedule(static)
-        for (int32_t b = 0; b < B; b++) {
-            if (seg == NULL || (gr != NULL && acc == NULL)) continue;
-            const double *t = tin + (size_t)b * n_in;
-            const int32_t *ord = order + (size_t)b * n_in;
-            for (int32_t i = 0; i < n_out; i++) {
-                size_t o = (size_t)b * n_out + i;
-                if (gr != NULL && gr[o] == 0.0) continue;
-                int32_t last = ncausal[o] > 0 ? ncausal[o] : count[b];
-                const double *wi = w + (size_t)i * n_in;
-                double S = 0.0, A = 0.0, total = 0.0;
-                for (int32_t k = 0; k < last; k++) {
-                    double tj = t[ord[k]];
-                    S += wi[ord[k]];
-                    A += wi[ord[k]] * tj;
-                    double e = k + 1 < last ? t[ord[k + 1]] : t_max;
-                    total += segment_area(S, A, v_hat, tj, e, seg + 2 * k, seg + 2 * k + 1);
+            for (int32_t b = 0; b < B; b++) {
+                if (seg == NULL) continue;
+                const double *t = tin + (size_t)b * n_in;
+                const int32_t *ord = order + (size_t)b * n_in;
+                for (int32_t i = 0; i < n_out; i++) {
+                    size_t o = (size_t)b * n_out + i;
+                    int32_t last = ncausal[o] > 0 ? ncausal[o] : count[b];
+                    area[o] = neuron_segments(t, ord, w + (size_t)i * n_in, last, v_hat, t_max,
+                                              seg);
                 }
-                if (gr == NULL) {
-                    area[o] = total;
-                    continue;
+            }
+        } else {
+#pragma omp for schedule(dynamic, 1)
+            for (int32_t i0 = 0; i0 < n_out; i0 += ROWS) {
+                int32_t i1 = n_out - i0 < ROWS ? n_out : i0 + ROWS;
+                memset(gw + (size_t)i0 * n_in, 0, sizeof(double) * (size_t)(i1 - i0) * n_in);
+                if (seg == NULL) continue;
+                for (int32_t b = 0; b < B; b++) {
+                    const double *t = tin + (size_t)b * n_in;
+                    const int32_t *ord = order + (size_t)b * n_in;
+                    for (int32_t i = i0; i < i1; i++) {
+                        size_t o = (size_t)b * n_out + i;
+                        if (gr[o] == 0.0) continue;
+                        int32_t last = ncausal[o] > 0 ? ncausal[o] : count[b];
+                        const double *wi = w + (size_t)i * n_in;
+                        double *gi = gw + (size_t)i * n_in, GS = 0.0, GA = 0.0, g = gr[o];
+                        neuron_segments(t, ord, wi, last, v_hat, t_max, seg);
+                        for (int32_t k = last - 1; k >= 0; k--) {
+                            GS += seg[2 * k];
+                            GA += seg[2 * k + 1];
+                            gi[ord[k]] += g * (GS + t[ord[k]] * GA);
+                        }
+                    }
                 }
-                double GS = 0.0, GA = 0.0, g = gr[o];
-                double *ai = acc + (size_t)i * n_in;
-                double *gtb = gtin != NULL ? gtin + (size_t)b * n_in : NULL;
-                for (int32_t k = last - 1; k >= 0; k--) {
-                    int32_t j = ord[k];
-                    GS += seg[2 * k];
-                    GA += seg[2 * k + 1];
-                    ai[j] += g * (GS + t[j] * GA);
-                    if (gtb != NULL) gtb[j] += g * wi[j] * GA;
+            }
+            if (gtin != NULL) {
+#pragma omp for schedule(static)
+                for (int32_t b = 0; b < B; b++) {
+                    const double *t = tin + (size_t)b * n_in;
+                    const int32_t *ord = order + (size_t)b * n_in;
+                    double *gtb = gtin + (size_t)b * n_in;
+                    memset(gtb, 0, sizeof(double) * (size_t)n_in);
+                    if (seg == NULL) continue;
+                    for (int32_t i = 0; i < n_out; i++) {
+                        size_t o = (size_t)b * n_out + i;
+                        if (gr[o] == 0.0) continue;
+                        int32_t last = ncausal[o] > 0 ? ncausal[o] : count[b];
+                        const double *wi = w + (size_t)i * n_in;
+                        double GA = 0.0, g = gr[o];
+                        neuron_segments(t, ord, wi, last, v_hat, t_max, seg);
+                        for (int32_t k = last - 1; k >= 0; k--) {
+                            GA += seg[2 * k + 1];
+                            gtb[ord[k]] += g * wi[ord[k]] * GA;
+                        }
+                    }
                 }
             }
         }
-        if (gr != NULL) {
-#pragma omp critical
-            if (acc != NULL)
-                for (size_t q = 0; q < nw; q++) gw[q] += acc[q];
-        }
-        free(acc);
         free(seg);
     }
     return failed;
