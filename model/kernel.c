@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 typedef struct {
     double t;
@@ -28,10 +31,10 @@ static int by_time_then_index(const void *pa, const void *pb)
     return (a->j > b->j) - (a->j < b->j);
 }
 
-/* Sorted indices of the inputs of sample b that spike before t_max, and their times in buf
- * followed by t_max; returns their count. */
+/* Sorted indices of the inputs of one sample that spike before t_max in order, their times
+ * in ts followed by t_max (ts has n_in + 1 places); returns their count. */
 static int32_t sort_inputs(const double *tin, int32_t n_in, double t_max, event *buf,
-                           int32_t *order)
+                           int32_t *order, double *ts)
 {
     int32_t m = 0;
     for (int32_t j = 0; j < n_in; j++)
@@ -41,51 +44,134 @@ static int32_t sort_inputs(const double *tin, int32_t n_in, double t_max, event 
             m++;
         }
     qsort(buf, (size_t)m, sizeof(event), by_time_then_index);
-    for (int32_t k = 0; k < m; k++) order[k] = buf[k].j;
-    buf[m].t = t_max;  /* sentinel: the last segment ends at t_max */
+    for (int32_t k = 0; k < m; k++) {
+        order[k] = buf[k].j;
+        ts[k] = buf[k].t;
+    }
+    ts[m] = t_max;  /* sentinel: the last segment ends at t_max */
     return m;
 }
 
-#define LANES 4
+/* LANES neurons (a panel) are processed side by side in GCC/Clang vectors: the weights are
+ * repacked into panels [np / LANES, n_in, LANES] (np: n_out rounded up to LANES, zero
+ * weights in the padding), so a panel's weights of one input are one contiguous load, and
+ * a panel (n_in * 64 bytes) stays in cache while it is scanned over a block of samples.
+ * Every lane does exactly the operations of a scalar loop of its own, and model/kernel.py
+ * compiles with -ffp-contract=off (no fused multiply-add), so the results are bitwise those
+ * of one neuron at a time whatever the vector width. */
+#define LANES 8
+#if defined(__AVX__)
+#define VBYTES 32
+#else
+#define VBYTES 16
+#endif
+#define VL (VBYTES / 8)    /* lanes per hardware vector */
+#define NV (LANES / VL)    /* hardware vectors per lane block */
+typedef double vec __attribute__((vector_size(VBYTES)));
+typedef int64_t vmask __attribute__((vector_size(VBYTES)));
 
-/* Scan LANES neurons in lockstep over the sorted inputs of one sample: the loads of the
- * input order and times are shared and the lanes' running sums are independent, so the
- * additions overlap instead of waiting on each other. Each lane does exactly the
- * operations of a scan of its own; it stops being checked once it has fired, and the
- * block stops when all lanes (only the first `lanes` are real) have fired. */
-static void scan_lanes(const event *buf, const int32_t *ord, int32_t m,
-                       const double *const *wl, int lanes, double v_th, double *fire,
-                       double *s_out, int32_t *nc)
+static size_t padded(int32_t n_out)
 {
-    double S[LANES] = {0.0}, A[LANES] = {0.0};
-    int open[LANES], active = lanes;
+    return ((size_t)n_out + LANES - 1) / LANES * LANES;
+}
+
+/* A 64-byte aligned buffer of panels [np / LANES, n_in, LANES] (NULL when out of memory). */
+static double *panel_buffer(int32_t n_in, size_t np)
+{
+    size_t bytes = sizeof(double) * (n_in > 0 ? (size_t)n_in : 1) * np;
+    return aligned_alloc(64, bytes > 0 ? bytes : 64);
+}
+
+static inline vec splat(double x)
+{
+    return (vec){0} + x;
+}
+
+/* Whether any lane of m is set (one movemask on x86). */
+static inline int any_lane(vmask m)
+{
+#if defined(__AVX__)
+    return _mm256_movemask_pd((__m256d)m) != 0;
+#elif defined(__SSE2__)
+    return _mm_movemask_pd((__m128d)m) != 0;
+#else
+    int64_t a = 0;
+    for (int l = 0; l < VL; l++) a |= m[l];
+    return a != 0;
+#endif
+}
+
+/* Scan the neurons of one panel over the sorted inputs of one sample. A lane stops being
+ * checked once it has fired; the scan stops when all its `lanes` real lanes have fired. */
+static void scan_lanes(const double *ts, const int32_t *ord, int32_t m, const double *panel,
+                       int lanes, double v_th, double *fire, double *s_out,
+                       int32_t *nc)
+{
+    vec S[NV], A[NV];
+    vmask open[NV] = {{0}};
+    int active = lanes;
+    for (int v = 0; v < NV; v++) {
+        S[v] = splat(0.0);
+        A[v] = splat(0.0);
+        for (int l = 0; l < VL; l++) open[v][l] = v * VL + l < lanes ? -1 : 0;
+    }
     for (int l = 0; l < LANES; l++) {
-        open[l] = l < lanes;
         fire[l] = INFINITY;
         s_out[l] = 0.0;
         nc[l] = 0;
     }
     for (int32_t k = 0; k < m && active > 0; k++) {
-        int32_t j = ord[k];
-        double tj = buf[k].t, next = buf[k + 1].t;
-        for (int l = 0; l < LANES; l++) {
-            double wj = wl[l][j];
-            S[l] += wj;
-            A[l] += wj * tj;
+        const vec *wj = (const vec *)(panel + (size_t)ord[k] * LANES);
+        double tj = ts[k], next = ts[k + 1];
+        for (int v = 0; v < NV; v++) {
+            S[v] += wj[v];
+            A[v] += wj[v] * tj;
         }
         if (next == tj) continue;  /* ties: one segment starts after the group */
-        for (int l = 0; l < LANES; l++) {
-            /* v(next) >= v_th without a division; the crossing is then (v_th + A)/S */
-            if (open[l] && S[l] > 0.0 && v_th + A[l] <= S[l] * next) {
-                double c = (v_th + A[l]) / S[l];
+        /* v(next) >= v_th without a division; the crossing is then (v_th + A)/S (S > 0 is
+         * checked on the rare lanes that pass) */
+        vmask hit[NV], any = {0};
+        for (int v = 0; v < NV; v++) {
+            hit[v] = open[v] & (v_th + A[v] <= S[v] * next);
+            any |= hit[v];
+        }
+        if (!any_lane(any)) continue;
+        for (int v = 0; v < NV; v++)
+            for (int l = 0; l < VL; l++) {
+                if (!hit[v][l] || !(S[v][l] > 0.0)) continue;
+                double c = (v_th + A[v][l]) / S[v][l];
                 if (c <= next) {
-                    fire[l] = c;
-                    s_out[l] = S[l];
-                    nc[l] = k + 1;
-                    open[l] = 0;
+                    fire[v * VL + l] = c;
+                    s_out[v * VL + l] = S[v][l];
+                    nc[v * VL + l] = k + 1;
+                    open[v][l] = 0;
                     active--;
                 }
             }
+    }
+}
+
+/* Samples per task of the forward scan: a task scans one panel over a block of samples, so
+ * the panel is loaded into cache once per block rather than once per sample. */
+#define SAMPLES 32
+
+/* Scan panel p over samples [b0, b1) and write their outputs. */
+static void scan_panel(const double *sorted, size_t stride, const int32_t *order,
+                       const int32_t *count, int32_t n_in, int32_t n_out, const double *wt,
+                       int32_t p, int32_t b0, int32_t b1, double v_th, double *tout,
+                       double *slope, int32_t *ncausal)
+{
+    int32_t i0 = p * LANES, lanes = n_out - i0 < LANES ? n_out - i0 : LANES;
+    for (int32_t b = b0; b < b1; b++) {
+        double fire[LANES], s_out[LANES];
+        int32_t nc[LANES];
+        scan_lanes(sorted + (size_t)b * stride, order + (size_t)b * n_in, count[b],
+                   wt + (size_t)i0 * n_in, lanes, v_th, fire, s_out, nc);
+        for (int l = 0; l < lanes; l++) {
+            size_t o = (size_t)b * n_out + i0 + l;
+            tout[o] = fire[l];
+            slope[o] = s_out[l];
+            ncausal[o] = nc[l];
         }
     }
 }
@@ -98,79 +184,106 @@ int ttfs_forward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, cons
                  double v_th, double t_max, int32_t threads, double *tout, double *slope,
                  int32_t *ncausal, int32_t *order, int32_t *count)
 {
-    int failed = 0;
-#pragma omp parallel num_threads(threads)
-    {
-        event *buf = malloc(sizeof(event) * ((size_t)n_in + 1));
-        if (buf == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
+    size_t np = padded(n_out), stride = (size_t)n_in + 1;
+    int team = threads > 0 ? threads : 1;
+    double *wt = panel_buffer(n_in, np);
+    double *sorted = malloc(sizeof(double) * stride * (B > 0 ? (size_t)B : 1));
+    event *bufs = malloc(sizeof(event) * stride * (size_t)team);
+    int failed = wt == NULL || sorted == NULL || bufs == NULL;
+    if (!failed) {
+#pragma omp parallel num_threads(team)
+        {
+            event *buf = bufs + stride * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static) nowait
+            for (size_t i = 0; i < np; i++)
+                for (int32_t j = 0; j < n_in; j++)
+                    wt[((i / LANES) * n_in + j) * LANES + i % LANES] =
+                        i < (size_t)n_out ? w[i * n_in + j] : 0.0;
 #pragma omp for schedule(dynamic, 4)
-        for (int32_t b = 0; b < B; b++) {
-            if (buf == NULL) continue;
-            const double *t = tin + (size_t)b * n_in;
-            int32_t *ord = order + (size_t)b * n_in;
-            int32_t m = sort_inputs(t, n_in, t_max, buf, ord);
-            count[b] = m;
-            for (int32_t i0 = 0; i0 < n_out; i0 += LANES) {
-                int lanes = n_out - i0 < LANES ? n_out - i0 : LANES;
-                const double *wl[LANES];
-                double fire[LANES], s_out[LANES];
-                int32_t nc[LANES];
-                for (int l = 0; l < LANES; l++)
-                    wl[l] = w + (size_t)(i0 + (l < lanes ? l : 0)) * n_in;
-                scan_lanes(buf, ord, m, wl, lanes, v_th, fire, s_out, nc);
-                for (int l = 0; l < lanes; l++) {
-                    size_t o = (size_t)b * n_out + i0 + l;
-                    tout[o] = fire[l];
-                    slope[o] = s_out[l];
-                    ncausal[o] = nc[l];
-                }
-            }
+            for (int32_t b = 0; b < B; b++)
+                count[b] = sort_inputs(tin + (size_t)b * n_in, n_in, t_max, buf,
+                                       order + (size_t)b * n_in, sorted + (size_t)b * stride);
+            int32_t panels = (int32_t)(np / LANES), blocks = (B + SAMPLES - 1) / SAMPLES;
+#pragma omp for collapse(2) schedule(dynamic, 1)
+            for (int32_t p = 0; p < panels; p++)
+                for (int32_t q = 0; q < blocks; q++)
+                    scan_panel(sorted, stride, order, count, n_in, n_out, wt, p, q * SAMPLES,
+                               B - q * SAMPLES < SAMPLES ? B : (q + 1) * SAMPLES, v_th, tout,
+                               slope, ncausal);
         }
-        free(buf);
     }
+    free(wt);
+    free(sorted);
+    free(bufs);
     return failed;
 }
 
-/* Rows of gw that one thread owns at a time: the weight gradients are partitioned by output
- * neuron, so every element is summed by one thread over the samples in index order. */
-#define ROWS 8
+/* Add one sample's weight gradients of a panel into the gradient panel gt: lane l adds
+ * g_l (t_j - t_l) + h_l to its element of input j for the first nc_l sorted inputs j, and
+ * leaves the others' bits untouched. */
+static void gradient_lanes(const double *t, const int32_t *ord, const int32_t *ncl,
+                           const double *gtl, const double *gsl, const double *slopel,
+                           const double *toutl, int lanes, double min_slope, double *gt)
+{
+    vec g[NV], h[NV], ti[NV];
+    vec nc[NV];  /* as doubles: SSE2 compares doubles but not 64-bit integers */
+    int32_t kmax = 0;
+    for (int v = 0; v < NV; v++)
+        for (int q = 0; q < VL; q++) {
+            int l = v * VL + q;
+            int on = l < lanes && ncl[l] > 0 && (gtl[l] != 0.0 || gsl[l] != 0.0);
+            nc[v][q] = on ? ncl[l] : 0;
+            g[v][q] = on ? gtl[l] / fmax(slopel[l], min_slope) : 0.0;
+            h[v][q] = on ? gsl[l] : 0.0;
+            ti[v][q] = on ? toutl[l] : 0.0;
+            kmax = on && ncl[l] > kmax ? ncl[l] : kmax;
+        }
+    for (int32_t k = 0; k < kmax; k++) {
+        int32_t j = ord[k];
+        double tj = t[j];
+        vec *row = (vec *)(gt + (size_t)j * LANES);
+        for (int v = 0; v < NV; v++) {
+            vec sum = row[v] + (g[v] * (tj - ti[v]) + h[v]);
+            vmask take = nc[v] > (double)k;
+            row[v] = (vec)(((vmask)sum & take) | ((vmask)row[v] & ~take));
+        }
+    }
+}
 
 /* Backward pass of (tout, slope) with respect to (tin, w).
  * gt, gs [B, n_out]: upstream gradients of tout and slope. gw [n_out, n_in] and gtin [B, n_in]
  * are overwritten. dt_i/dw_ij = (t_j - t_i)/S_i, dt_i/dt_j = w_ij/S_i, dS_i/dw_ij = 1 for j in
  * the causal set; 1/S_i is capped at 1/min_slope so that no gradient overflows.
  * Deterministic whatever the thread count: gw[i, j] is summed over b = 0, 1, ... by the
- * thread owning row i, gtin[b, j] over i = 0, 1, ... by the thread owning sample b. */
+ * thread owning neuron i, gtin[b, j] over i = 0, 1, ... by the thread owning sample b. */
 int ttfs_backward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, const double *w,
                   const double *tout, const double *slope, const int32_t *ncausal,
                   const int32_t *order, const double *gt, const double *gs, double min_slope,
                   int32_t threads, double *gw, double *gtin)
 {
     /* gtin == NULL: the input times need no gradient (the encoded images) */
+    size_t np = padded(n_out);
+    double *gwt = panel_buffer(n_in, np);
+    if (gwt == NULL) return 1;
 #pragma omp parallel num_threads(threads)
     {
 #pragma omp for schedule(dynamic, 1)
-        for (int32_t i0 = 0; i0 < n_out; i0 += ROWS) {
-            int32_t i1 = n_out - i0 < ROWS ? n_out : i0 + ROWS;
-            memset(gw + (size_t)i0 * n_in, 0, sizeof(double) * (size_t)(i1 - i0) * n_in);
+        for (int32_t i0 = 0; i0 < n_out; i0 += LANES) {
+            /* one task per panel: its gradient panel stays in cache over all the samples */
+            double *panel = gwt + (size_t)i0 * n_in;
+            memset(panel, 0, sizeof(double) * LANES * (size_t)n_in);
             for (int32_t b = 0; b < B; b++) {
-                const double *t = tin + (size_t)b * n_in;
-                const int32_t *ord = order + (size_t)b * n_in;
-                for (int32_t i = i0; i < i1; i++) {
-                    size_t o = (size_t)b * n_out + i;
-                    int32_t nc = ncausal[o];
-                    if (nc == 0 || (gt[o] == 0.0 && gs[o] == 0.0)) continue;
-                    double g = gt[o] / fmax(slope[o], min_slope), h = gs[o], ti = tout[o];
-                    double *gi = gw + (size_t)i * n_in;
-                    for (int32_t k = 0; k < nc; k++) {
-                        int32_t j = ord[k];
-                        gi[j] += g * (t[j] - ti) + h;
-                    }
-                }
+                size_t o = (size_t)b * n_out + i0;
+                gradient_lanes(tin + (size_t)b * n_in, order + (size_t)b * n_in, ncausal + o,
+                               gt + o, gs + o, slope + o, tout + o,
+                               n_out - i0 < LANES ? n_out - i0 : LANES, min_slope, panel);
             }
+        }
+#pragma omp for schedule(static) nowait
+        for (int32_t i = 0; i < n_out; i++) {
+            const double *panel = gwt + (size_t)(i / LANES) * LANES * n_in;
+            for (int32_t j = 0; j < n_in; j++)
+                gw[(size_t)i * n_in + j] = panel[(size_t)j * LANES + i % LANES];
         }
         if (gtin != NULL) {
 #pragma omp for schedule(static)
@@ -189,6 +302,7 @@ int ttfs_backward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, con
             }
         }
     }
+    free(gwt);
     return 0;
 }
 
@@ -220,6 +334,9 @@ static double segment_area(double S, double A, double v_hat, double a, double e,
     *dA = -(hi - lo);
     return area;
 }
+
+/* Rows of gw that one thread owns at a time in ttfs_vhat's gradient. */
+#define ROWS 8
 
 /* Segment areas of neuron row wi over its first `last` sorted inputs: their sum, and their
  * partial derivatives in (S, A) in seg[2k], seg[2k+1]. */

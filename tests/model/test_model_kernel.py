@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from model import spike_times_and_slopes
+from model import kernel, spike_times_and_slopes
 from model.neuron import scan
 from model.regularizer import vhat_area
 
@@ -85,3 +85,14 @@ def test_kernel_gradcheck_float64_with_threads(threads):
         assert torch.autograd.gradcheck(objective, (times, weight), eps=1e-7, atol=1e-5)
     finally:
         torch.set_num_threads(previous)
+
+
+def test_kernel_native_build_equals_portable_build(tmp_path):
+    """The host build's wider vectors change no bit: nothing is fused or reassociated."""
+    times, weight = seeded_batch(seed=15)
+    results = []
+    for native in (True, False):
+        with kernel.using(kernel.load(kernel.build(directory=tmp_path, native=native))):
+            results.append(gradients(times, weight, 2) + spike_times_and_slopes(times, weight))
+    for native_result, portable_result in zip(*results):
+        assert torch.equal(native_result, portable_result)
