@@ -33,6 +33,13 @@ def median_seconds(function, repeats):
     return statistics.median(samples)
 
 
+def wall_and_cpu(function):
+    """Wall seconds and CPU seconds of all the process's threads of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def load_average():
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -72,9 +79,10 @@ def dense_functions(batch, n_in, n_out):
 
 
 def time_layers(libraries, input_times, weight, repeats):
-    """Median forward and forward+backward seconds per library, timed alternately."""
+    """Median forward and forward+backward wall seconds (and CPU seconds of forward+backward)
+    per library, timed alternately."""
     forward, forward_backward = layer_functions(input_times, weight)
-    samples = {name: {"forward": [], "both": []} for name in libraries}
+    samples = {name: {"forward": [], "both": [], "both_cpu": []} for name in libraries}
     results = {}
     for name, lib in libraries.items():
         with kernel.using(lib):
@@ -83,7 +91,9 @@ def time_layers(libraries, input_times, weight, repeats):
         for name, lib in libraries.items():
             with kernel.using(lib):
                 samples[name]["forward"].append(median_seconds(forward, 1))
-                samples[name]["both"].append(median_seconds(forward_backward, 1))
+                wall, cpu = wall_and_cpu(forward_backward)
+                samples[name]["both"].append(wall)
+                samples[name]["both_cpu"].append(cpu)
     medians = {name: {key: statistics.median(values) for key, values in sample.items()}
                for name, sample in samples.items()}
     return medians, results
@@ -135,15 +145,16 @@ def main():
               f"({m['forward'] / t_matmul:6.1f} x matmul)")
         print(f"{label}forward+backward  {1e3 * m['both']:8.2f} ms  "
               f"({m['both'] / t_matmul:6.1f} x matmul, {m['both'] / t_dense:5.1f} x dense "
-              f"layer forward+backward)")
+              f"layer forward+backward; CPU time {1e3 * m['both_cpu']:.2f} ms)")
     print(f"dense matmul      {1e3 * t_matmul:8.3f} ms; dense layer forward+backward "
           f"{1e3 * t_dense:8.3f} ms")
     if args.compare:
         same = all(torch.equal(a, b) for a, b in zip(results["new"], results["old"]))
         old, new = medians["old"], medians["new"]
         print(f"new against old: forward {old['forward'] / new['forward']:.2f} x faster, "
-              f"forward+backward {old['both'] / new['both']:.2f} x faster; outputs and "
-              f"gradients bitwise equal: {same}")
+              f"forward+backward {old['both'] / new['both']:.2f} x faster (CPU time "
+              f"{old['both_cpu'] / new['both_cpu']:.2f} x less); outputs and gradients bitwise "
+              f"equal: {same}")
     print(f"peak resident memory so far {peak_mib():.0f} MiB; {load_average()}")
     if args.reference:
         def reference():

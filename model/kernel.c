@@ -4,7 +4,8 @@
  * v_i(t) >= v_th. Between two consecutive input times the potential is linear, S t - A with
  * S = sum w_ij and A = sum w_ij t_j over the inputs seen so far, so the crossing is found by
  * scanning the inputs in time order and stopping at the first segment that reaches v_th.
- * Every sample sorts its inputs once; all its neurons share the order.
+ * Every sample sorts its inputs once; all its neurons share the order. No sum depends on the
+ * thread partition (see ttfs_backward), so results are bitwise the same at any thread count.
  *
  * Everything is double precision; the Python side converts. See model/neuron.py for the
  * contract and model/regularizer.py for the v_hat area.
