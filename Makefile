@@ -57,6 +57,10 @@ $(STAMP): pyproject.toml | system
 	fi
 	@echo "setup: installing the project and its dependencies into $(VENV)"
 	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e . $(PIP_INSTALL_ARGS)
+	@# Norse (a NIR reader of docs/nir.md) without its declared torchvision: the torchvision
+	@# wheel for torch 2.13 fails to import against the CPU build; Norse's NIR path needs
+	@# only torch, nir and nirtorch, which pyproject.toml installs
+	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps norse==1.1.0 $(PIP_INSTALL_ARGS)
 	@touch $@
 
 # honours $TTFS_DATA; fetches only what is missing or fails verification
