@@ -99,8 +99,9 @@ def _run_check(args):
               f"{100 * acc['exact']:.2f}% (grid = exact on "
               f"{100 * report['exact_grid_agreement']:.2f}%)")
         for index, layer in enumerate(report["layers"], 1):
-            print(f"  layer {index} ({layer['neurons']} neurons): spike steps within one step "
-                  f"{100 * layer['spike_steps_within_one']:.3f}%, max difference "
+            print(f"  layer {index} ({layer['neurons']} neurons, {layer['fired']} spikes on our "
+                  f"grid): spike steps equal {100 * layer['spike_steps_equal']:.3f}%, within "
+                  f"one step {100 * layer['spike_steps_within_one']:.3f}%, max difference "
                   f"{layer['max_step_difference']}, fired in one only "
                   f"{layer['fired_in_one_only']}, most spikes of a neuron in the reader "
                   f"{layer['max_spikes_per_neuron']}")

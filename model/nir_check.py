@@ -120,6 +120,20 @@ def _as_times(step_array, steps):
     return torch.where(step_array >= steps, torch.full_like(times, float("inf")), times)
 
 
+def _tally(totals, index, mine, other, counts, steps):
+    both = (mine < steps) & (other < steps)
+    same = (mine == steps) & (other == steps)
+    diff = (mine - other).abs()
+    totals["equal"][index] += int((same | (both & (diff == 0))).sum())
+    totals["within"][index] += int((same | (both & (diff <= 1))).sum())
+    totals["count"][index] += mine.numel()
+    totals["only_one"][index] += int(((mine < steps) ^ (other < steps)).sum())
+    totals["fired"][index] += int((mine < steps).sum())
+    totals["most_spikes"][index] = max(totals["most_spikes"][index], int(counts.max()))
+    if both.any():
+        totals["max"][index] = max(totals["max"][index], int(diff[both].max()))
+
+
 def compare(network, graph, images, *, reader, labels=None, batch_size=500):
     """Compare first-spike steps and predictions of ``graph`` in ``reader`` with our model
     on the same grid, on ``images``; returns a JSON-ready dict of the figures."""
@@ -127,7 +141,7 @@ def compare(network, graph, images, *, reader, labels=None, batch_size=500):
     config = network.config
     layers = len(network.layers)
     totals = {key: np.zeros(layers, dtype=np.int64)
-              for key in ("within", "count", "max", "only_one", "fired", "most_spikes")}
+              for key in ("equal", "within", "count", "max", "only_one", "fired", "most_spikes")}
     preds = {"exact": [], "grid": [], "reader": []}
     for start in range(0, len(images), batch_size):
         times = network.encode(images[start:start + batch_size])
@@ -135,20 +149,10 @@ def compare(network, graph, images, *, reader, labels=None, batch_size=500):
         ours, our_final = grid_steps(network, ks, steps=steps)
         theirs, counts, their_final = reader_steps(graph, ks, reader=reader, layers=layers)
         for index, (mine, other) in enumerate(zip(ours, theirs)):
-            other = torch.clamp(other + index + 1, max=steps)  # the reader's step ahead per layer
-            both = (mine < steps) & (other < steps)
-            same = (mine == steps) & (other == steps)
-            diff = (mine - other).abs()
-            totals["within"][index] += int((same | (both & (diff <= 1))).sum())
-            totals["count"][index] += mine.numel()
-            totals["only_one"][index] += int(((mine < steps) ^ (other < steps)).sum())
-            totals["fired"][index] += int((mine < steps).sum())
-            totals["most_spikes"][index] = max(totals["most_spikes"][index],
-                                               int(counts[index].max()))
-            if both.any():
-                totals["max"][index] = max(totals["max"][index], int(diff[both].max()))
-        out = theirs[-1] + layers
-        out = torch.where(out >= steps, torch.full_like(out, steps), out)
+            # the reader fires one step ahead per layer: its step + (index + 1) is ours
+            _tally(totals, index, mine, torch.clamp(other + index + 1, max=steps),
+                   counts[index], steps)
+        out = torch.clamp(theirs[-1] + layers, max=steps)
         preds["grid"].append(predict(_as_times(ours[-1], steps), our_final))
         preds["reader"].append(predict(_as_times(out, steps), their_final))
         with torch.no_grad():
@@ -159,6 +163,7 @@ def compare(network, graph, images, *, reader, labels=None, batch_size=500):
         "reader": reader, "samples": len(images), "steps": steps, "dt": config.t_max / steps,
         "layers": [{"neurons": int(network.config.arch[i + 1]),
                     "fired": int(totals["fired"][i]),
+                    "spike_steps_equal": float(totals["equal"][i] / totals["count"][i]),
                     "spike_steps_within_one": float(totals["within"][i] / totals["count"][i]),
                     "max_step_difference": int(totals["max"][i]),
                     "fired_in_one_only": int(totals["only_one"][i]),

@@ -63,3 +63,18 @@ def test_cli_nir_check_prints_agreement_on_mnist_images(run_dir, capsys):
     report = json.loads((run_dir / "nir_check.json").read_text())["snntorch"]
     assert nir_cmd.passed(report)
     assert report["layers"][0]["fired"] > 0
+
+
+def test_cli_nir_check_rejects_a_bad_sample_count_in_one_line(run_dir, capsys):
+    status, _, err = ttfs(["nir-check", run_dir, "--samples", 0], capsys)
+    assert status == 2 and err == "ttfs: error: --samples must lie in [1, 10000], not 0\n"
+
+
+def test_nir_check_pass_criteria():
+    layer = {"max_step_difference": 1, "fired_in_one_only": 0, "max_spikes_per_neuron": 1}
+    report = {"layers": [layer], "prediction_agreement": 0.99}
+    assert nir_cmd.passed(report)
+    for key, value in (("max_step_difference", 2), ("fired_in_one_only", 1),
+                       ("max_spikes_per_neuron", 2)):
+        assert not nir_cmd.passed({**report, "layers": [{**layer, key: value}]})
+    assert not nir_cmd.passed({**report, "prediction_agreement": 0.989})
