@@ -13,7 +13,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from model.nir_io import DEFAULT_STEPS
+from model.files import write_text
+
+#: ``model.nir_io.DEFAULT_STEPS``, repeated so that ``ttfs`` starts without importing nir
+DEFAULT_STEPS = 256
 
 #: Pass criteria of ``nir-check`` (issue 15): spike steps within this many steps ...
 MAX_STEP_DIFFERENCE = 1
@@ -109,10 +112,7 @@ def _run_check(args):
             print(f"{reader}: FAILED (needs spike steps within {MAX_STEP_DIFFERENCE} step and "
                   f"predictions equal on >= {100 * MIN_PREDICTION_AGREEMENT:.0f}%)")
             status = 1
-    out = Path(args.run) / "nir_check.json"
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, suffix=".tmp", delete=False) as f:
-        f.write(json.dumps(reports, indent=2) + "\n")
-    Path(f.name).replace(out)
+    out = write_text(Path(args.run) / "nir_check.json", json.dumps(reports, indent=2) + "\n")
     print(f"wrote {out}")
     return status
 

@@ -24,15 +24,16 @@ and snnTorch 1.0 simulate as the ramp neuron on a grid of step ``dt_s`` (docs/ni
 ``to_nir``/``write_nir`` export; ``read_nir``/``from_nir`` import and refuse, with a
 ``ValueError`` naming the node, any graph this model cannot represent.
 """
+import io
 import json
 import math
-import os
 from pathlib import Path
 
 import nir
 import numpy as np
 import torch
 
+from .files import atomic_write, write_bytes, write_text
 from .network import NetworkConfig, TTFSNetwork
 
 #: Simulation step of the readers in seconds: snnTorch 1.0's importer fixes it at 1e-4 s.
@@ -105,15 +106,7 @@ def to_nir(network, *, steps=DEFAULT_STEPS, dataset=None):
 
 def write_nir(graph, path):
     """Write ``graph`` to the NIR (HDF5) file ``path`` atomically; returns the path."""
-    path = Path(path)
-    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        nir.write(staged, graph)
-        os.replace(staged, path)
-    finally:
-        if os.path.exists(staged):
-            os.remove(staged)
-    return path
+    return atomic_write(path, lambda staged: nir.write(staged, graph))
 
 
 def read_nir(path):
@@ -348,13 +341,8 @@ def save_run(network, out_dir, *, dataset, source):
                          tau_in=c.tau_in, zero_silent=c.zero_silent).to_json()
     config["imported_from"] = str(source)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic(out_dir / "model.pt", lambda path: torch.save(network.state_dict(), path))
-    _atomic(out_dir / "config.json",
-            lambda path: path.write_text(json.dumps(config, indent=2) + "\n"))
+    buffer = io.BytesIO()
+    torch.save(network.state_dict(), buffer)
+    write_bytes(out_dir / "model.pt", buffer.getvalue())
+    write_text(out_dir / "config.json", json.dumps(config, indent=2) + "\n")
     return out_dir
-
-
-def _atomic(path, write):
-    staged = path.with_name(path.name + ".tmp")
-    write(staged)
-    os.replace(staged, path)

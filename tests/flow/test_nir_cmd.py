@@ -70,6 +70,11 @@ def test_cli_nir_check_rejects_a_bad_sample_count_in_one_line(run_dir, capsys):
     assert status == 2 and err == "ttfs: error: --samples must lie in [1, 10000], not 0\n"
 
 
+def test_nir_cmd_default_steps_are_the_library_default():
+    from model import nir_io
+    assert nir_cmd.DEFAULT_STEPS == nir_io.DEFAULT_STEPS
+
+
 def test_nir_check_pass_criteria():
     layer = {"max_step_difference": 1, "fired_in_one_only": 0, "max_spikes_per_neuron": 1}
     report = {"layers": [layer], "prediction_agreement": 0.99}
