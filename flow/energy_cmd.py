@@ -26,6 +26,7 @@ from mapping import access
 from mapping import allocation as allocation_io
 from mapping import network as network_io
 from mapping import reference
+from mapping import validate
 from model import data
 
 from . import digital_report, report, runs
@@ -95,6 +96,7 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     table = cost_tables.load_costs(costs)
     dataset = dataset or runs.dataset_of(run_dir, network, hint="pass --dataset")
     split = data.load(dataset, "test", root=data_dir)
+    runs.check_classes(network, split, dataset)
     n = min(samples, len(split.labels))
     trace = reference.simulate(network, reference.encode(network, split.images[:n]))
     correct = trace.prediction == split.labels[:n]
@@ -231,22 +233,22 @@ def cosim_check(run_dir, network, split, allocation=None):
         doc = _read_json(path, remedy)
         docs.append(doc)
         try:
-            samples = _cosim_samples(doc)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: not a co-simulation record ({exc}): {remedy}") from None
+            samples = _cosim_samples(doc, path, len(network.sizes))
+        except validate.ArtifactError as exc:
+            raise ValueError(f"{exc}: not a co-simulation record: {remedy}") from None
         indices = np.array([s["index"] for s in samples], dtype=np.int64)
-        if indices.size and (indices.min() < 0 or indices.max() >= len(split.labels)):
+        if indices.size and indices.max() >= len(split.labels):
             raise ValueError(f"{path}: sample indices outside the test split: {remedy}")
         trace = reference.simulate(network, reference.encode(network, split.images[indices]))
         wrong = _access_mismatches(doc, samples, network, allocation, trace)
         for row, sample in enumerate(samples):
             for name in COUNTERS:
                 want = getattr(trace, name)[row].tolist()
-                got = [int(v) for v in sample[name]]
+                got = sample[name]
                 if got != want:
                     wrong.append(f"sample {sample['index']} {name}: RTL {got}, reference {want}")
-            if sample.get("cycles") is not None:
-                cycles.append(int(sample["cycles"]))
+            if sample["cycles"] is not None:
+                cycles.append(sample["cycles"])
         failures += [f"{path.name}: {w}" for w in wrong]
         records.append({"file": path.name, "simulator": doc.get("simulator"),
                         "samples": indices.tolist(), "mismatches": wrong})
@@ -287,33 +289,49 @@ def _access_mismatches(doc, samples, network, allocation, trace):
     return wrong
 
 
-def _cosim_samples(doc):
-    """The per-sample counter records of a co-simulation document.
+def _cosim_samples(doc, path, n_layers):
+    """The per-sample counter records of a co-simulation document, each member checked.
 
     Records sit under ``per_sample`` (the RTL bench's results) or ``samples``; each holds
-    the event counters directly (then the access counters' ports, if any, under
-    ``counters``: ``ports``) or under ``counters``, ``cycles``, and either ``index`` (the
+    the counters (directly, as the RTL bench writes them beside its access ``counters``,
+    returned as ``ports``, or else under ``counters``), ``cycles``, and either ``index`` (the
     test-set index) or ``sample`` (the position in the batch, mapped through the document's
-    ``indices`` or ``sample_indices`` when present, else the test-set index itself).
+    ``indices`` or ``sample_indices`` when present, else the test-set index itself). Each
+    counter is a list of one non-negative integer per layer (``n_layers``, input first).
     """
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
+    validate.mapping(doc, path)
     samples = doc.get("per_sample", doc.get("samples"))
-    if not isinstance(samples, list):
-        raise ValueError("no list of per-sample records")
+    samples = validate.sequence(samples, path, "per_sample (or samples)")
     indices = doc.get("indices", doc.get("sample_indices"))
+    if indices is not None:
+        indices = validate.integers(indices, path, "indices", lo=0)
     out = []
-    for sample in samples:
-        counters = sample if "spikes" in sample else sample.get("counters", sample)
-        ports = sample.get("counters") if counters is sample else None
+    for row, sample in enumerate(samples):
+        where = f"per_sample[{row}]"
+        sample = validate.mapping(sample, path, where)
+        counters = sample  # the RTL bench's records; its "counters" are the access counters
+        ports = sample.get("counters")
+        if not all(name in sample for name in COUNTERS):
+            ports = None
+            counters = validate.mapping(validate.member(sample, "counters", path, where), path,
+                                        f"{where}.counters")
         if "index" in sample:
-            index = int(sample["index"])
+            index = validate.integer(sample["index"], path, f"{where}.index", lo=0)
         else:
-            position = int(sample["sample"])
-            index = int(indices[position]) if isinstance(indices, list) else position
-        out.append({"index": index, "cycles": counters.get("cycles", sample.get("cycles")),
-                    "ports": ports if isinstance(ports, dict) else {},
-                    **{name: counters[name] for name in COUNTERS}})
+            position = validate.integer(validate.member(sample, "sample", path, where), path,
+                                        f"{where}.sample", lo=0)
+            if indices is not None and position >= len(indices):
+                raise validate.ArtifactError(f"{path}: {where}.sample {position} is beyond "
+                                             f"the {len(indices)} indices")
+            index = indices[position] if indices is not None else position
+        cycles = counters.get("cycles", sample.get("cycles"))
+        if cycles is not None:
+            cycles = validate.integer(cycles, path, f"{where}.cycles", lo=0)
+        out.append({"index": index, "cycles": cycles,
+                    "ports": ports if isinstance(ports, dict) else {}, **{
+            name: validate.integers(validate.member(counters, name, path, where), path,
+                                    f"{where}.{name}", length=n_layers, lo=0)
+            for name in COUNTERS}})
     return out
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from mapping import validate as check
 from mapping.files import atomic_write, write_text
 
 from . import digital_report
@@ -44,7 +45,47 @@ def load_report(run_dir):
         raise ValueError(f"{path}: not a report of schema version {REPORT_SCHEMA_VERSION} "
                          f"(version 2 prices the digital core access by access): rerun "
                          f"`ttfs energy {run_dir}`")
+    try:
+        check_report(doc, path)
+    except check.ArtifactError as exc:
+        raise ValueError(f"{exc}: rerun `ttfs energy {run_dir}`") from None
     return doc
+
+
+def check_report(doc, path):
+    """Raise :class:`~mapping.validate.ArtifactError` unless every member of ``report.json``
+    that a comparison reads has its type and range."""
+    for name in ("run", "dataset"):
+        check.string(check.member(doc, name, path), path, name)
+    check.integer(check.member(doc, "samples", path), path, "samples", lo=1)
+    check.number(check.member(doc, "accuracy", path), path, "accuracy", lo=0, hi=1)
+    check.number(check.member(doc, "firing_rate", path), path, "firing_rate", lo=0)
+    per_sample = check.mapping(check.member(doc, "per_sample", path), path, "per_sample")
+    if not check.numbers(check.member(per_sample, "spikes", path, "per_sample"), path,
+                         "per_sample.spikes", lo=0):
+        raise check.ArtifactError(f"{path}: per_sample.spikes must not be empty")
+    counts = check.sequence(check.member(doc, "counts", path), path, "counts")
+    for i, layer in enumerate(counts):
+        check.number(check.member(layer, "spikes", path, f"counts[{i}]"), path,
+                     f"counts[{i}].spikes", lo=0)
+    for part in ("digital", "analog"):
+        section = check.mapping(check.member(doc, part, path), path, part)
+        if "missing" in section:
+            continue
+        energy_J = check.mapping(check.member(section, "energy_J", path, part), path,
+                                 f"{part}.energy_J")
+        check.number(check.member(energy_J, "mean", path, f"{part}.energy_J"), path,
+                     f"{part}.energy_J.mean", lo=0)
+        layers = check.sequence(check.member(section, "per_layer", path, part), path,
+                                f"{part}.per_layer")
+        for i, row in enumerate(layers):
+            # digital rows: layer 0 is the input spike list, None the logic leakage
+            layer = check.member(row, "layer", path, f"{part}.per_layer[{i}]")
+            if not (part == "digital" and layer is None):
+                check.integer(layer, path, f"{part}.per_layer[{i}].layer",
+                              lo=0 if part == "digital" else 1, hi=len(counts) - 1)
+            check.number(check.member(row, "total_J", path, f"{part}.per_layer[{i}]"), path,
+                         f"{part}.per_layer[{i}].total_J", lo=0)
 
 
 def plot_breakdown(doc, path):

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from hardware import tools
 from mapping import allocation as allocation_io
-from mapping.files import write_text
 from mapping import network as network_io
 from mapping import reference
+from mapping.files import write_text
+
+from . import runs
 
 SCHEMA_VERSION = 1
 DEFAULT_LANES = 8
@@ -27,6 +29,8 @@ def _lanes(text):
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise ValueError(f"--lanes takes an integer or one per layer, not {text!r}") from None
+    if any(value < 1 for value in values):
+        raise ValueError(f"--lanes must be positive integers, not {text!r}")
     return values[0] if len(values) == 1 else values
 
 
@@ -66,10 +70,15 @@ def _cosim(args):
 
     if args.samples < 1:
         raise ValueError(f"--samples must be at least 1, not {args.samples}")
+    lanes = _lanes(args.lanes)
+    if args.out and not Path(args.out).parent.is_dir():
+        raise FileNotFoundError(f"--out {args.out}: folder {Path(args.out).parent} does not "
+                                f"exist")
     run_dir = Path(args.run)
     network, allocation = _load(run_dir)
     dataset = args.dataset or network.meta.get("dataset", "mnist")
     split = data.load(dataset, "test", root=args.data_dir)
+    runs.check_classes(network, split, dataset)
     stop = min(args.offset + args.samples, len(split.labels))
     if args.offset < 0 or args.offset >= stop:
         raise ValueError(f"--offset {args.offset} leaves no sample of the "
@@ -78,7 +87,7 @@ def _cosim(args):
     inputs = reference.encode(network, split.images[args.offset:stop])
     began = time.perf_counter()
     results = run_cosim(network, inputs, run_dir / "cosim_build" / args.sim, sim=args.sim,
-                        allocation=allocation, lanes=_lanes(args.lanes),
+                        allocation=allocation, lanes=lanes,
                         waves=args.waves)
     wall = time.perf_counter() - began
     for record, index in zip(results["per_sample"], indices):

@@ -24,3 +24,16 @@ def dataset_of(run_dir, network, *, hint):
             return source["dataset"]
     raise ValueError(f"{run_dir}: cannot tell which data set the run was trained on (no "
                      f"'dataset' in network.json meta or config.json): {hint}")
+
+
+def check_classes(network, split, dataset):
+    """Raise ``ValueError`` unless ``network`` takes the images of ``split`` and has an output
+    neuron for every class of its labels (a smaller output layer can never predict some)."""
+    pixels = int(split.images[0].size) if len(split.images) else 0
+    if network.sizes[0] != pixels:
+        raise ValueError(f"the network takes {network.sizes[0]} inputs, {dataset} images have "
+                         f"{pixels} pixels")
+    classes = int(split.labels.max()) + 1 if len(split.labels) else 0
+    if network.sizes[-1] < classes:
+        raise ValueError(f"the network has {network.sizes[-1]} output neurons, fewer than the "
+                         f"{classes} classes of {dataset}")

@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import validate as check
 from .files import write_text
 
 SCHEMA_VERSION = 1
@@ -110,13 +111,21 @@ def load(directory, network):
     if not path.is_file():
         raise AllocationError(f"{path} not found: run `ttfs quantize` first")
     try:
-        doc = json.loads(path.read_text())
+        doc = check.mapping(check.read_json(path, remedy="rerun `ttfs allocate`"), path)
         if doc.get("schema_version") != SCHEMA_VERSION:
             raise AllocationError(f"{path}: schema_version {doc.get('schema_version')!r}, this "
                                   f"version reads {SCHEMA_VERSION}")
-        allocation = Allocation(CoreLimits(**doc["limits"]),
-                                tuple(CoreSlice(*map(int, c)) for c in doc["cores"]))
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        limits = check.mapping(check.member(doc, "limits", path), path, "limits")
+        cores = [check.integers(core, path, f"cores[{i}]", length=3, lo=0)
+                 for i, core in enumerate(check.sequence(check.member(doc, "cores", path),
+                                                         path, "cores"))]
+        allocation = Allocation(CoreLimits(**limits), tuple(CoreSlice(*c) for c in cores))
+    except AllocationError:
+        raise
+    except check.ArtifactError as exc:
+        raise AllocationError(f"{path}: not a valid allocation ({check.reason(exc, path)})"
+                              ) from None
+    except (TypeError, ValueError) as exc:
         raise AllocationError(f"{path}: not a valid allocation ({exc})") from None
     for index, layer in enumerate(network.layers):
         slices = allocation.layer_cores(index)

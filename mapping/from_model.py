@@ -193,6 +193,9 @@ def run_data(dataset, *, calibration_samples=1024, test_samples=0, finetune_samp
     test = datasets.load(dataset, "test", root=root)
     if calibration_samples < 1:
         raise ValueError(f"calibration_samples must be at least 1, not {calibration_samples}")
+    for name, value in (("test_samples", test_samples), ("finetune_samples", finetune_samples)):
+        if value < 0:
+            raise ValueError(f"{name} must be at least 0, not {value}")
     order = np.random.default_rng(seed).permutation(len(train.labels))
     pick = np.sort(order[:calibration_samples])
     tune = np.sort(order[:finetune_samples])

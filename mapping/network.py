@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validate as check
 from .files import atomic_write, write_text
 
 SCHEMA_VERSION = 1
@@ -108,6 +109,30 @@ class InputEncoding:
             raise ValueError(f"zero_silent must be true or false, not {self.zero_silent!r}")
 
 
+def _int64_weights(weight, index):
+    # a cast would wrap unsigned or wider values into the int64 range: check them first
+    weight = np.asarray(weight)
+    if weight.dtype.kind not in "iu" and not (weight.dtype.kind == "b" or weight.size == 0):
+        raise ValueError(f"layer {index}: weights must be integers, not {weight.dtype}")
+    if weight.size and (weight.min() < -(1 << 63) or weight.max() > (1 << 63) - 1):
+        raise ValueError(f"layer {index}: weights span [{weight.min()}, {weight.max()}], "
+                         f"beyond int64")
+    return weight.astype(np.int64)
+
+
+def _threshold(value, index):
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"layer {index}: threshold must be an integer, not {value!r}")
+    if value < 1:
+        raise ValueError(f"layer {index}: threshold must be at least 1, not {value}")
+    if value > (1 << 62) - 1:
+        raise ValueError(f"layer {index}: threshold must be at most 2**62 - 1 (the reference "
+                         f"simulator computes in int64), not {value}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class IntNetwork:
     """A quantized TTFS network; see the module docstring.
@@ -138,8 +163,8 @@ class IntNetwork:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        layers = tuple(IntLayer(np.array(l.weight, dtype=np.int64), int(l.threshold),
-                                float(l.weight_scale)) for l in self.layers)
+        layers = tuple(IntLayer(_int64_weights(l.weight, index), _threshold(l.threshold, index),
+                                float(l.weight_scale)) for index, l in enumerate(self.layers))
         object.__setattr__(self, "layers", layers)
         if not layers:
             raise ValueError("an integer network needs at least one layer")
@@ -216,6 +241,10 @@ def save(network, directory):
 def load(directory):
     """Read and validate the integer network saved in ``directory``.
 
+    Every member of ``network.json`` is checked for its type and range, and the shapes
+    and types of ``weights.npz`` are read from its headers and checked against
+    ``network.json`` before any array is read (see :mod:`mapping.validate`).
+
     Raises
     ------
     NetworkFileError
@@ -228,40 +257,76 @@ def load(directory):
         if not path.is_file():
             raise NetworkFileError(f"{path} not found: run `ttfs quantize` first")
     try:
-        doc = json.loads(json_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NetworkFileError(f"{json_path}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-        found = doc.get("schema_version") if isinstance(doc, dict) else None
-        raise NetworkFileError(f"{json_path}: schema_version {found!r}, this version reads "
-                               f"{SCHEMA_VERSION}")
-    try:
+        doc = check.mapping(check.read_json(json_path), json_path)
+        if doc.get("schema_version") != SCHEMA_VERSION:
+            raise NetworkFileError(f"{json_path}: schema_version "
+                                   f"{doc.get('schema_version')!r}, this version reads "
+                                   f"{SCHEMA_VERSION}")
+        specs = _layer_specs(doc, json_path)
+        _check_headers(check.npz_headers(npz_path), specs, npz_path)
         with np.load(npz_path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            weights = [npz[f"w{i}"] for i in range(len(specs))]
+    except check.ArtifactError as exc:
+        raise NetworkFileError(str(exc)) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise NetworkFileError(f"{npz_path}: cannot read weights ({exc})") from None
+    layers = [IntLayer(w, spec["threshold"], spec["weight_scale"])
+              for w, spec in zip(weights, specs)]
     try:
-        specs = doc["layers"]
-        if len(arrays) != len(specs):
-            raise NetworkFileError(f"{npz_path}: {len(arrays)} weight arrays for "
-                                   f"{len(specs)} layers in {json_path}")
-        layers = []
-        for i, spec in enumerate(specs):
-            if f"w{i}" not in arrays:
-                raise NetworkFileError(f"{npz_path}: no array w{i}")
-            weight = arrays[f"w{i}"]
-            if weight.shape != (spec["n_out"], spec["n_in"]):
-                raise NetworkFileError(f"{npz_path}: w{i} has shape {weight.shape}, "
-                                       f"{json_path} says {(spec['n_out'], spec['n_in'])}")
-            if not np.issubdtype(weight.dtype, np.integer):
-                raise NetworkFileError(f"{npz_path}: w{i} has dtype {weight.dtype}, not integer")
-            layers.append(IntLayer(weight, spec["threshold"], spec["weight_scale"]))
         return IntNetwork(
             layers=tuple(layers), weight_bits=doc["weight_bits"], steps=doc["steps"],
             dt=doc["dt"], encoding=InputEncoding(**doc["encoding"]),
             widths=tuple(RegisterWidths(s["slope_bits"], s["potential_bits"]) for s in specs),
-            meta=doc.get("meta", {}))
-    except NetworkFileError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
+            meta=doc["meta"])
+    except (TypeError, ValueError) as exc:
         raise NetworkFileError(f"{json_path}: inconsistent network ({exc})") from None
+
+
+#: Largest threshold and register width: the reference simulator computes in int64.
+MAX_REGISTER_BITS = 63
+
+
+def _layer_specs(doc, path):
+    """The checked members of ``network.json``; ``doc`` is updated with checked values."""
+    doc["weight_bits"] = check.integer(doc.get("weight_bits"), path, "weight_bits", lo=2, hi=32)
+    doc["steps"] = check.integer(doc.get("steps"), path, "steps", lo=2, hi=1 << 31)
+    doc["dt"] = check.number(check.member(doc, "dt", path), path, "dt", positive=True)
+    encoding = check.mapping(check.member(doc, "encoding", path), path, "encoding")
+    doc["encoding"] = {
+        "tau_in": check.number(check.member(encoding, "tau_in", path, "encoding"), path,
+                               "encoding.tau_in", positive=True),
+        "zero_silent": encoding.get("zero_silent", True)}
+    doc["meta"] = check.mapping(doc.get("meta", {}), path, "meta")
+    specs = []
+    for i, spec in enumerate(check.sequence(check.member(doc, "layers", path), path, "layers")):
+        spec = check.mapping(spec, path, f"layers[{i}]")
+        specs.append({
+            "n_in": check.integer(spec.get("n_in"), path, f"layers[{i}].n_in", lo=1),
+            "n_out": check.integer(spec.get("n_out"), path, f"layers[{i}].n_out", lo=1),
+            "threshold": check.integer(spec.get("threshold"), path, f"layers[{i}].threshold",
+                                       lo=1, hi=(1 << (MAX_REGISTER_BITS - 1)) - 1),
+            "weight_scale": check.number(spec.get("weight_scale"), path,
+                                         f"layers[{i}].weight_scale", positive=True),
+            **{name: check.integer(spec.get(name), path, f"layers[{i}].{name}", lo=2,
+                                   hi=MAX_REGISTER_BITS)
+               for name in ("slope_bits", "potential_bits")}})
+    if not specs:
+        raise check.ArtifactError(f"{path}: layers must not be empty")
+    return specs
+
+
+def _check_headers(headers, specs, path):
+    """The arrays of ``weights.npz`` (from their headers) against ``network.json``."""
+    if len(headers) != len(specs):
+        raise check.ArtifactError(f"{path}: {len(headers)} weight arrays for {len(specs)} "
+                                  f"layers in network.json")
+    for i, spec in enumerate(specs):
+        if f"w{i}" not in headers:
+            raise check.ArtifactError(f"{path}: no array w{i}")
+        shape, dtype = headers[f"w{i}"]
+        if shape != (spec["n_out"], spec["n_in"]):
+            raise check.ArtifactError(f"{path}: w{i} has shape {shape}, network.json says "
+                                      f"{(spec['n_out'], spec['n_in'])}")
+        if dtype.kind != "i":
+            raise check.ArtifactError(f"{path}: w{i} has dtype {dtype}, not integer (a signed "
+                                      f"integer type)")

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 DATASETS = ("mnist", "fashion-mnist")
+#: Both data sets: 28 x 28 images of 10 classes.
+PIXELS, CLASSES = 28 * 28, 10
 SPLITS = {"train": ("train", 60000), "test": ("t10k", 10000)}
 _IMAGE_MAGIC = 0x00000803
 _LABEL_MAGIC = 0x00000801

@@ -67,7 +67,11 @@ def _run_point(out_dir, config, threads):
     torch.set_num_threads(threads)
     metrics_path = Path(out_dir) / "metrics.json"
     if metrics_path.is_file():
-        metrics = json.loads(metrics_path.read_text())
+        try:
+            metrics = json.loads(metrics_path.read_text())
+            check_metrics(metrics, metrics_path)
+        except ValueError:  # unreadable: train (or resume) the point again
+            metrics = {}
         if metrics.get("complete") and metrics.get("epochs_done") == config.epochs:
             return metrics
     return train(config, out_dir, resume=True)
@@ -135,11 +139,7 @@ def collect(run_dirs):
             config = TrainConfig.from_json(values["config.json"])
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{run_dir / 'config.json'}: corrupt config ({exc})") from None
-        missing = [key for key in ("test_accuracy", "firing_rate", "firing_rate_mean")
-                   if not isinstance(metrics, dict) or key not in metrics]
-        if missing:
-            raise ValueError(f"{run_dir / 'metrics.json'} lacks {', '.join(missing)}: "
-                             "not a finished training run")
+        check_metrics(metrics, run_dir / "metrics.json")
         shared = {key: value for key, value in asdict(config).items() if key not in _PER_POINT}
         if first is None:
             first = shared
@@ -153,6 +153,39 @@ def collect(run_dirs):
     if not rows:
         raise ValueError("no run directories given")
     return rows
+
+
+def _finite(value, low):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= low)
+
+
+def check_metrics(metrics, path):
+    """Raise ``ValueError`` naming ``path`` unless ``metrics`` is a ``metrics.json`` document
+    of a run that finished an epoch: an accuracy in [0, 1], firing rates (finite, at least
+    0) per hidden layer and their mean, and, when present, the epochs done and whether the
+    run is complete."""
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path}: not a JSON object: not a finished training run")
+    missing = [key for key in ("test_accuracy", "firing_rate", "firing_rate_mean")
+               if key not in metrics]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: not a finished training run")
+    rates = metrics["firing_rate"]
+    if not (_finite(metrics["test_accuracy"], 0) and metrics["test_accuracy"] <= 1):
+        raise ValueError(f"{path}: test_accuracy must be a number in [0, 1], not "
+                         f"{metrics['test_accuracy']!r}")
+    if not (isinstance(rates, list) and all(_finite(rate, 0) for rate in rates)
+            and _finite(metrics["firing_rate_mean"], 0)):
+        raise ValueError(f"{path}: firing_rate must be a list of numbers >= 0 and "
+                         f"firing_rate_mean a number >= 0, not {rates!r} and "
+                         f"{metrics['firing_rate_mean']!r}")
+    epochs = metrics.get("epochs_done", 1)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"{path}: epochs_done must be an integer >= 0, not {epochs!r}")
+    if not isinstance(metrics.get("complete", True), bool):
+        raise ValueError(f"{path}: complete must be true or false, not "
+                         f"{metrics['complete']!r}")
 
 
 def _mean_std(values):

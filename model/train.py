@@ -77,7 +77,15 @@ class TrainConfig:
         if self.reg == "vhat" and not 0 <= self.v_hat <= self.threshold:
             raise ValueError(f"v_hat must lie in [0, threshold={self.threshold}], "
                              f"not {self.v_hat}")
-        for name in ("gamma1", "gamma2", "train_subset", "test_subset"):
+        if self.arch[0] != data.PIXELS or self.arch[-1] < data.CLASSES:
+            raise ValueError(f"arch must take {data.PIXELS} inputs and have at least "
+                             f"{data.CLASSES} outputs (one per class of {self.dataset}), not "
+                             f"{'-'.join(map(str, self.arch))}")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{field.name} must be finite, not {value}")
+        for name in ("gamma1", "gamma2", "seed", "train_subset", "test_subset"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, not {getattr(self, name)}")
         for name in ("tau_soft", "lr", "lr_decay", "batch_size", "epochs"):
@@ -152,7 +160,6 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     The metrics dict also written to ``metrics.json``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     train_images, train_labels = _subset(data.load(config.dataset, "train", root=root),
                                          config.train_subset)
     test_images, test_labels = _subset(data.load(config.dataset, "test", root=root),
@@ -169,6 +176,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
         history, start_epoch = state["history"], state["epoch"]
     if start_epoch >= config.epochs:
         raise ValueError(f"{checkpoint_path} already holds all {config.epochs} epochs")
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now: a rejected run leaves nothing
     _write_json(out_dir / "config.json", config.to_json())
     labels_all = torch.from_numpy(train_labels.astype(np.int64))
     n_batches = math.ceil(len(labels_all) / config.batch_size)

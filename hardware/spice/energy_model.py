@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mapping import validate as check
 from mapping.files import write_text
 
 from . import measure
@@ -114,19 +115,25 @@ def load(path):
     path = Path(path)
     if path.is_dir():
         path = path / ENERGY_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `ttfs spice` first")
+    doc = check.mapping(check.read_json(path), path)
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise check.ArtifactError(f"{path}: schema_version {doc.get('schema_version')!r}, this "
+                                  f"version reads {SCHEMA_VERSION}")
     try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} not found: run `ttfs spice` first") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema_version {doc.get('schema_version')!r}, this version "
-                         f"reads {SCHEMA_VERSION}")
-    try:
-        return AnalogEnergies(**{k: doc[k] for k in AnalogEnergies.__dataclass_fields__})
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not an analog energy model ({exc})") from None
+        technology = check.mapping(check.member(doc, "technology", path), path, "technology")
+        check.number(check.member(technology, "dt_s", path, "technology"), path,
+                     "technology.dt_s", positive=True)
+        return AnalogEnergies(
+            **{name: check.numbers(check.member(doc, name, path), path, name, length=3)
+               for name in ("synop_sourcing", "synop_sinking")},
+            **{name: check.number(check.member(doc, name, path), path, name)
+               for name in ("e_spike_J", "p_static_W", "e_idle_J")},
+            technology=technology, fit=check.mapping(doc.get("fit", {}), path, "fit"))
+    except check.ArtifactError as exc:
+        raise check.ArtifactError(f"{path}: not an analog energy model "
+                                  f"({check.reason(exc, path)})") from None
 
 
 #: Characterization set: random neurons (fan-in, window) fitted jointly, and held out.

@@ -1,0 +1,66 @@
+"""``ttfs synth`` on a saved random network: export when missing, files written, exit codes."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hardware.rtl.cases import CaseSpec, random_network
+from hardware.rtl.export import write_verilog
+from hardware.rtl.top import NetworkTop
+from mapping import network as network_io
+
+
+def _ttfs(*args):
+    result = subprocess.run([sys.executable, "-m", "flow", *map(str, args)],
+                            capture_output=True, text=True)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    network = random_network(CaseSpec((6, 4, 2), weight_bits=4, steps=4, seed=61))
+    network_io.save(network, tmp_path / "run")
+    return tmp_path / "run"
+
+
+@pytest.mark.yosys
+def test_synth_cmd_exports_the_verilog_then_writes_the_summary(run_dir):
+    status, out, err = _ttfs("synth", run_dir, "--target", "generic")
+    assert status == 0, err
+    assert (run_dir / "verilog" / "ttfs_top.v").is_file()   # exported first, default lanes
+    doc = json.loads((run_dir / "synth.json").read_text())
+    assert (doc["schema_version"], doc["target"], doc["device"], doc["fmax_MHz"]) == (
+        1, "generic", None, None)
+    assert doc["design"]["lanes"] == [8, 8] and doc["design"]["sizes"] == [6, 4, 2]
+    assert doc["luts"] > 0 and doc["block_rams"] >= 2   # the weight ROMs read synchronously
+    assert (run_dir / doc["logs"]["yosys"]).is_file()
+    assert "# Synthesis: generic" in (run_dir / "synth.md").read_text()
+    assert out.startswith(f"wrote {run_dir / 'verilog' / 'ttfs_top.v'}")
+    assert f"\ngeneric: {doc['luts']} LUTs, {doc['flip_flops']} flip-flops" in out
+
+
+@pytest.mark.yosys
+def test_synth_cmd_fails_with_exit_1_on_a_latch(run_dir):
+    verilog, _ = write_verilog(NetworkTop(network_io.load(run_dir), lanes=2), run_dir / "verilog")
+    source = verilog.read_text()
+    end = source.index("endmodule")
+    verilog.write_text(source[:end] + "  reg hold;\n  always @* if (rst) hold = clk;\n"
+                       + source[end:])
+    status, out, err = _ttfs("synth", run_dir, "--target", "ice40")
+    assert status == 1
+    assert err.count("\n") == 1 and err.startswith("ttfs synth: 1 latch(es) inferred")
+    assert not (run_dir / "synth.json").exists()
+    assert (run_dir / "synth" / "ice40" / "yosys.log").is_file()
+
+
+def test_synth_cmd_reports_a_device_of_another_target_in_one_line(run_dir):
+    status, _, err = _ttfs("synth", run_dir, "--target", "ecp5", "--device", "up5k")
+    assert status == 2
+    assert err == ("ttfs: error: device for ecp5 must be one of 12k, 25k, 45k, 85k, "
+                   "not 'up5k'\n")
+
+
+def test_synth_cmd_reports_a_missing_run(tmp_path):
+    status, _, err = _ttfs("synth", tmp_path / "nothing")
+    assert status == 2 and "nothing: no such run directory" in err
