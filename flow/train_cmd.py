@@ -77,7 +77,7 @@ def run(args):
 
 def run_raster(args):
     from model import data
-    from model.figure import plot_sample
+    from .figure import plot_sample
     from model.train import load_run
 
     network, config = load_run(args.run_dir)
