@@ -55,7 +55,8 @@ def _cosim(args):
     config = rtl_stage.CosimConfig(sim=args.sim, samples=args.samples, offset=args.offset,
                                    lanes=_lanes(args.lanes), out=args.out, waves=args.waves,
                                    dataset=args.dataset, data_dir=args.data_dir)
-    doc, out = rtl_stage.cosimulate(args.run, config)
+    result = rtl_stage.cosimulate(args.run, config)
+    doc, out = result.record, result.path
     cycles = [r["cycles"] for r in doc["per_sample"]]
     bound = [r["lower_bound_cycles"] for r in doc["per_sample"]]
     print(f"{args.sim}: {doc['samples']} samples, {doc['mismatches']} mismatches, "

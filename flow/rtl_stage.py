@@ -18,8 +18,8 @@ from mapping.files import write_text
 
 from . import runs
 
-__all__ = ["ExportConfig", "ExportResult", "CosimConfig", "export_verilog", "cosimulate",
-           "load_network", "image_inputs"]
+__all__ = ["ExportConfig", "ExportResult", "CosimConfig", "CosimResult", "export_verilog",
+           "cosimulate", "load_network", "image_inputs"]
 
 DEFAULT_LANES = 8
 COSIM_SCHEMA_VERSION = 1
@@ -122,6 +122,27 @@ class CosimConfig:
         _lanes(self.lanes)
 
 
+@dataclass(frozen=True)
+class CosimResult:
+    """The co-simulation ``record`` (as written to ``cosim.json``: per-sample observations,
+    ``mismatches``, ``first_mismatch``, timings) and its ``path``."""
+
+    record: dict
+    path: Path
+
+    @property
+    def passed(self):
+        """Every sample equalled the reference."""
+        return self.record["mismatches"] == 0
+
+    @property
+    def failures(self):
+        """The failed check, in one message (empty when it passed)."""
+        return () if self.passed else (
+            f"{self.record['mismatches']} of {self.record['samples']} samples differ from "
+            f"the reference; first: {self.record['first_mismatch']}",)
+
+
 def load_network(run_dir):
     """The run's integer network and its allocation (allocated with default limits if the
     run has no ``allocation.json``)."""
@@ -180,8 +201,15 @@ def export_verilog(run_dir, config=ExportConfig()):
 
 def cosimulate(run_dir, config=CosimConfig()):
     """Co-simulate test images on the run's exported Verilog against the reference and write
-    the record (``RUN/cosim.json`` or ``config.out``). Returns ``(record, path)``; the
-    record's ``mismatches`` says whether the check passed."""
+    the record (``RUN/cosim.json`` or ``config.out``). Returns a :class:`CosimResult`.
+
+    Raises
+    ------
+    hardware.tools.SimulatorMissing
+        if the simulator is not installed.
+    hardware.rtl.cosim.CosimError
+        if the simulator cannot build or run the bench (a mismatch is a result, not this).
+    """
     from hardware.rtl.cosim import run_cosim
 
     if config.out is not None and not Path(config.out).parent.is_dir():
@@ -204,4 +232,4 @@ def cosimulate(run_dir, config=CosimConfig()):
            "inferences_per_s": len(indices) / results["simulation_s"], **results}
     out = Path(config.out) if config.out is not None else run_dir / "cosim.json"
     write_text(out, json.dumps(doc, indent=1) + "\n")
-    return doc, out
+    return CosimResult(doc, out)
