@@ -26,7 +26,13 @@ from .technology import DEFAULT
 #: step of the window (K - 1) the transient runs, in steps.
 MAX_STEP_FRACTION = 1 / 5
 ENERGY_STEP_FRACTION = 1 / 20
-TAIL_STEPS = 0.5
+TAIL_STEPS = 0.75
+
+#: A firing counts if the latch rises before the end of the window (model time K - 1) plus
+#: this many steps: the readout latency granted to a crossing in the last step, whose
+#: comparator and latch decide after the crossing itself (half the error bound). Without it
+#: a crossing in the last step was lost whenever the latch rose after the window's end.
+READOUT_STEPS = 0.5
 
 
 def first_crossing(t, v, level, *, last=None):
@@ -161,7 +167,7 @@ def measure(neuron, level, wave, tech=DEFAULT, *, wall_s=0.0):
         fired = membrane
     else:
         fired = first_crossing(t, fire, half)
-    window_end = tech.time_s(neuron.steps - 1)
+    window_end = tech.time_s(neuron.steps - 1 + READOUT_STEPS)
     if fired is not None and fired > window_end:
         fired = None
     energies = {s: supply_energy(t, _source_voltage(s, neuron, tech), wave[f"i({s.lower()})"])

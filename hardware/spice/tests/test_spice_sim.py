@@ -96,3 +96,14 @@ def test_spice_bad_netlist_reports_and_next_simulation_runs(sim):
     after = measure.simulate(neuron, "behavioral", sim)
     assert after.fire_step == before.fire_step
     assert sim.restarts == 2
+
+
+@pytest.mark.parametrize("level", netlist.LEVELS)
+def test_spice_crossing_in_the_last_step_is_not_lost(sim, level):
+    # u* = 18 / 2 = 9: the reference fires at the last step K - 1 = 9; on this slow ramp
+    # the transistor-level latch rises after the window's end (measured 9.02)
+    neuron = netlist.Neuron(np.array([2]), np.array([0]), 18, 10)
+    m = measure.simulate(neuron, level, sim)
+    assert m.reference_step == neuron.steps - 1
+    assert math.isfinite(m.fire_step), m
+    assert abs(m.error_steps) < (0.01 if level == "behavioral" else 0.5)
