@@ -153,7 +153,7 @@ def _source_voltage(name, neuron, tech):
         return tech.vdd_V
     if name == "Vrest":
         return tech.v_rest_V
-    return netlist.bias_voltages(tech)["v" + name[1:].lower()]
+    return netlist.neuron_bias_voltages(neuron, tech)["v" + name[1:].lower()]
 
 
 def measure(neuron, level, wave, tech=DEFAULT, *, wall_s=0.0):

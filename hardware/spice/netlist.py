@@ -46,6 +46,9 @@ BIAS_UNITS_PER_GATE = 32
 #: membrane's crossing of the threshold itself lies on the unperturbed ramp.
 BEHAVIORAL_TRIP = 1e-3
 
+#: The behavioral floor: sinking sources fade out over this many volts above ``v_floor_V``.
+BEHAVIORAL_FLOOR_V = 1e-3
+
 
 def _num(x):
     """A float rounded to 9 significant digits, so decks are stable text."""
@@ -102,12 +105,13 @@ def _spike_wave(tech, step, active_high):
 
 def behavioral(neuron, tech=DEFAULT):
     """Behavioral netlist of ``neuron``: ideal sources, ideal comparator and latch."""
-    i_unit = tech.i_unit_A
+    i_unit = tech.i_unit_A(neuron.threshold)
     half = _num(tech.vdd_V / 2)
     c = Circuit("ttfs neuron behavioral")
     c.V("dd", "vdd", c.gnd, tech.vdd_V)
-    c.C("mem", "mem", c.gnd, _num(tech.c_mem_F(neuron.threshold)),
-        initial_condition=tech.v_rest_V)
+    c.C("mem", "mem", c.gnd, _num(tech.c_mem_F), initial_condition=tech.v_rest_V)
+    # the sinking sources fade out over the last millivolt above the floor: an ideal clamp
+    floor = f"min(1,max(0,(V(mem)-{_num(tech.v_floor_V)})/{BEHAVIORAL_FLOOR_V}))"
     w, s = neuron.weights[neuron.delivered], neuron.input_steps[neuron.delivered]
     for step in np.unique(s):
         on = s == step
@@ -120,13 +124,22 @@ def behavioral(neuron, tech=DEFAULT):
         if pos:
             c.B(f"p{step}", "vdd", "mem", i=f"{_num(pos * i_unit)}*{gate}")
         if neg:
-            c.B(f"n{step}", "mem", c.gnd, i=f"{_num(neg * i_unit)}*{gate}")
+            c.B(f"n{step}", "mem", c.gnd, i=f"{_num(neg * i_unit)}*{gate}*{floor}")
     g_cmp = _num(tech.c_load_F / (tech.edge_s / 10))
     trip = _num(tech.v_fire_V + BEHAVIORAL_TRIP * tech.v_swing_V)
     c.B("cmp", "vdd", "fire",
         i=f"{g_cmp}*({_num(tech.vdd_V)}*(V(mem)>{trip})-V(fire))")
     c.C("load", "fire", c.gnd, tech.c_load_F, initial_condition=0)
     return c
+
+
+def _mos(owner, name, d, g, s, b, model, w, l, tech, m=None):
+    """A MOSFET with the junctions of a contacted drain and source: ``AD = AS = w *
+    l_diff_m``, ``PD = PS = 2 (w + l_diff_m)`` (every unit of ``m`` its own diffusions)."""
+    area, perimeter = _num(w * tech.l_diff_m), _num(2 * (w + tech.l_diff_m))
+    extra = {} if m is None else {"m": m}
+    owner.M(name, d, g, s, b, model=model, w=_num(w), l=_num(l), drain_area=area,
+            source_area=area, drain_perimeter=perimeter, source_perimeter=perimeter, **extra)
 
 
 class Inverter(SubCircuitFactory):
@@ -137,10 +150,10 @@ class Inverter(SubCircuitFactory):
 
     def __init__(self, tech=DEFAULT):
         super().__init__(units=1)
-        self.M("n", "y", "a", self.gnd, self.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m,
-               m="{units}")
-        self.M("p", "y", "a", "vdd", "vdd", model="psw", w=4 * tech.w_min_m, l=tech.l_min_m,
-               m="{units}")
+        _mos(self, "n", "y", "a", self.gnd, self.gnd, "nsw", tech.w_min_m, tech.l_min_m, tech,
+             "{units}")
+        _mos(self, "p", "y", "a", "vdd", "vdd", "psw", 4 * tech.w_min_m, tech.l_min_m, tech,
+             "{units}")
 
 
 class Nor2(SubCircuitFactory):
@@ -152,10 +165,10 @@ class Nor2(SubCircuitFactory):
     def __init__(self, tech=DEFAULT):
         super().__init__()
         wn, wp, l = tech.w_min_m, 4 * tech.w_min_m, tech.l_min_m
-        self.M("na", "y", "a", self.gnd, self.gnd, model="nsw", w=wn, l=l)
-        self.M("nb", "y", "b", self.gnd, self.gnd, model="nsw", w=wn, l=l)
-        self.M("pa", "mid", "a", "vdd", "vdd", model="psw", w=wp, l=l)
-        self.M("pb", "y", "b", "mid", "vdd", model="psw", w=wp, l=l)
+        _mos(self, "na", "y", "a", self.gnd, self.gnd, "nsw", wn, l, tech)
+        _mos(self, "nb", "y", "b", self.gnd, self.gnd, "nsw", wn, l, tech)
+        _mos(self, "pa", "mid", "a", "vdd", "vdd", "psw", wp, l, tech)
+        _mos(self, "pb", "y", "b", "mid", "vdd", "psw", wp, l, tech)
 
 
 class Latch(SubCircuitFactory):
@@ -176,8 +189,7 @@ class Comparator(SubCircuitFactory):
     Stage one is an NMOS differential pair with a tail of ``i_tail_A`` set by ``bias`` and a
     PMOS mirror whose diode sits on the ``inn`` side: while ``inp`` is well below ``inn`` the
     whole tail current flows through that side and ``o1`` rests at ``vdd``, so the waiting
-    comparator draws exactly ``i_tail_A`` whatever the membrane voltage (with the diode on
-    the other side its current collapsed as the membrane sank). Stage two, a PMOS
+    comparator draws exactly ``i_tail_A`` whatever the membrane voltage. Stage two, a PMOS
     common-source amplifier with an NMOS load on the same bias, is off while waiting; two
     inverters buffer ``o2``. Cutting ``bias`` and lowering ``sleepb`` turns it off with
     ``out`` held high: the sleep device must only ever reinforce a decision to fire, or the
@@ -190,105 +202,153 @@ class Comparator(SubCircuitFactory):
     def __init__(self, tech=DEFAULT):
         super().__init__()
         w, l = 2 * tech.w_min_m, tech.l_min_m
-        self.M("1", "o1", "inp", "tail", self.gnd, model="nsw", w=w, l=l)
-        self.M("2", "d2", "inn", "tail", self.gnd, model="nsw", w=w, l=l)
-        self.M("3", "d2", "d2", "vdd", "vdd", model="psw", w=w, l=l)
-        self.M("4", "o1", "d2", "vdd", "vdd", model="psw", w=w, l=l)
-        self.M("5", "tail", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
-        self.M("6", "o2", "o1", "vdd", "vdd", model="psw", w=2 * w, l=l)
-        self.M("7", "o2", "bias", self.gnd, self.gnd, model="nsw", w=w, l=l)
-        self.M("8", "o2", "sleepb", "vdd", "vdd", model="psw", w=w, l=l)
+        for name, d, g, s, b, model, width in (
+                ("1", "o1", "inp", "tail", self.gnd, "nsw", w),
+                ("2", "d2", "inn", "tail", self.gnd, "nsw", w),
+                ("3", "d2", "d2", "vdd", "vdd", "psw", w),
+                ("4", "o1", "d2", "vdd", "vdd", "psw", w),
+                ("5", "tail", "bias", self.gnd, self.gnd, "nsw", w),
+                ("6", "o2", "o1", "vdd", "vdd", "psw", 2 * w),
+                ("7", "o2", "bias", self.gnd, self.gnd, "nsw", w),
+                ("8", "o2", "sleepb", "vdd", "vdd", "psw", w)):
+            _mos(self, name, d, g, s, b, model, width, l, tech)
         self.X("inv1", Inverter.NAME, "vdd", "o2", "o3")
         self.X("inv2", Inverter.NAME, "vdd", "o3", "out")
 
 
 class SourcingSynapse(SubCircuitFactory):
-    """Unit cell of a positive weight, repeated ``units`` times: PMOS current source, PMOS
-    cascode (gate ``cbias``) and PMOS switch (on while ``gate`` is low)."""
+    """The positive DACs of ``switches`` synapses that spike together, ``units`` weight
+    units in all. Per synapse a PMOS spike switch (on while ``gate`` is low) from ``vdd`` to
+    the sources ``s`` of its DAC's unit current sources (a branch of bit ``b`` is ``2^b`` of
+    them; the weight bits select branches statically, and their select switches, on through
+    the window, are not modelled), whose drains ``x`` meet at the source of one PMOS output
+    cascode (gate ``cbias``) on the membrane. Switching the sources keeps the switch's charge
+    on the supply side: when the switch opens the DAC and the cascode cut off with ``x`` a
+    few tens of millivolts below its working point, so closing it dumps next to nothing on
+    the membrane."""
 
     NAME = "syn_p"
     NODES = ("vdd", "bias", "cbias", "gate", "mem")
 
     def __init__(self, tech=DEFAULT):
-        super().__init__(units=1)
-        self.M("cs", "x", "bias", "vdd", "vdd", model="pcs", w=tech.w_cs_m, l=tech.l_cs_m,
-               m="{units}")
-        self.M("cas", "y", "cbias", "x", "vdd", model="pcas", w=tech.w_cas_m, l=tech.l_cas_m,
-               m="{units}")
-        self.M("sw", "mem", "gate", "y", "vdd", model="psw", w=tech.w_min_m, l=tech.l_min_m,
-               m="{units}")
+        super().__init__(units=1, switches=1)
+        _mos(self, "sw", "s", "gate", "vdd", "vdd", "psw", tech.w_spike_m, tech.l_min_m, tech,
+             "{switches}")
+        _mos(self, "cs", "x", "bias", "s", "vdd", "pcs", tech.w_cs_m, tech.l_cs_m, tech,
+             "{units}")
+        _mos(self, "cas", "mem", "cbias", "x", "vdd", "pcas", tech.w_cas_m, tech.l_cas_m,
+             tech, "{switches}")
 
 
 class SinkingSynapse(SubCircuitFactory):
-    """Unit cell of a negative weight, repeated ``units`` times: NMOS current source, NMOS
-    cascode (gate ``cbias``) and NMOS switch (on while ``gate`` is high)."""
+    """The negative DACs of ``switches`` synapses: per synapse an NMOS spike switch (on while
+    ``gate`` is high) from ground to its NMOS unit current sources and one NMOS output
+    cascode on the membrane."""
 
     NAME = "syn_n"
     NODES = ("bias", "cbias", "gate", "mem")
 
     def __init__(self, tech=DEFAULT):
-        super().__init__(units=1)
-        self.M("cs", "x", "bias", self.gnd, self.gnd, model="ncs", w=tech.w_cs_m,
-               l=tech.l_cs_m, m="{units}")
-        self.M("cas", "y", "cbias", "x", self.gnd, model="ncas", w=tech.w_cas_m,
-               l=tech.l_cas_m, m="{units}")
-        self.M("sw", "mem", "gate", "y", self.gnd, model="nsw", w=tech.w_min_m,
-               l=tech.l_min_m, m="{units}")
+        super().__init__(units=1, switches=1)
+        _mos(self, "sw", "s", "gate", self.gnd, self.gnd, "nsw", tech.w_spike_m, tech.l_min_m,
+             tech, "{switches}")
+        _mos(self, "cs", "x", "bias", "s", self.gnd, "ncs", tech.w_cs_m, tech.l_cs_m,
+             tech, "{units}")
+        _mos(self, "cas", "mem", "cbias", "x", self.gnd, "ncas", tech.w_cas_m, tech.l_cas_m,
+             tech, "{switches}")
 
 
 class BiasGate(SubCircuitFactory):
     """Passes bias ``src`` to ``out`` until the neuron fires, then pulls ``out`` to the
     rail that turns the biased devices off: ground for NMOS biases (``polarity`` "n"),
     ``vdd`` for PMOS biases ("p"). Its ``units`` scale with the synapse cells on the line
-    (:data:`BIAS_UNITS_PER_GATE` each), so that a line of any fan-in recovers as fast from
-    the charge that switching cells couple into it. ``fire``/``enable`` must be buffered
-    copies of the latch output ``fire`` and its inverse derived from it alone (not the
-    latch's other output): during reset both latch outputs may sit low if the comparator
-    starts high, and a comparator disabled by that would keep it so."""
+    (:data:`BIAS_UNITS_PER_GATE` each). ``fire``/``enable`` must be buffered copies of the
+    latch output ``fire`` and its inverse derived from it alone (not the latch's other
+    output): during reset both latch outputs may sit low if the comparator starts high, and a
+    comparator disabled by that would keep it so."""
 
     NODES = ("vdd", "src", "out", "fire", "enable")
 
     def __init__(self, polarity, tech=DEFAULT):
         self.NAME = f"biasgate_{polarity}"
         super().__init__(units=1)
-        w, l, m = _num(20 * tech.w_min_m), tech.l_min_m, "{units}"
+        w, l, m = 20 * tech.w_min_m, tech.l_min_m, "{units}"
         if polarity == "n":
-            self.M("pass", "out", "enable", "src", self.gnd, model="nsw", w=w, l=l, m=m)
-            self.M("off", "out", "fire", self.gnd, self.gnd, model="nsw", w=w, l=l, m=m)
+            _mos(self, "pass", "out", "enable", "src", self.gnd, "nsw", w, l, tech, m)
+            _mos(self, "off", "out", "fire", self.gnd, self.gnd, "nsw", w, l, tech, m)
         elif polarity == "p":
-            self.M("pass", "out", "fire", "src", "vdd", model="psw", w=w, l=l, m=m)
-            self.M("off", "out", "enable", "vdd", "vdd", model="psw", w=w, l=l, m=m)
+            _mos(self, "pass", "out", "fire", "src", "vdd", "psw", w, l, tech, m)
+            _mos(self, "off", "out", "enable", "vdd", "vdd", "psw", w, l, tech, m)
         else:
             raise ValueError(f"polarity must be 'n' or 'p', not {polarity!r}")
 
 
-def bias_voltages(tech):
+def bias_voltages(tech, i_unit_A, max_units=1):
     """Ideal bias voltages (level-1 square law with ``lambda`` and body effect):
 
-    ``vbp``/``vbn`` set ``i_unit_A`` in the PMOS/NMOS source device, whose drain the cascode
-    holds ``cascode_margin_V`` beyond the edge of saturation; ``vcp``/``vcn`` are the
-    cascode gates that put it there with the membrane at mid-swing; ``vbt`` sets the
-    comparator tail current ``i_tail_A``."""
-    i_unit, w, l = tech.i_unit_A, tech.w_cs_m, tech.l_cs_m
+    ``vbp``/``vbn`` set ``i_unit_A`` in the PMOS/NMOS unit source devices, saturated with
+    ``cascode_margin_V`` to spare; ``vcp``/``vcn`` are the gates of the synapse cascodes that
+    hold the DAC's node there while the largest synapse (``max_units`` units) conducts (a
+    smaller one needs less gate drive, so its DAC node sits deeper in saturation); ``vbt``
+    sets the comparator tail current ``i_tail_A``. The spike switch between DAC and cascode
+    drops well under a millivolt at these currents and is neglected."""
+    w, l = tech.w_cs_m, tech.l_cs_m
     wc, lc = tech.w_cas_m, tech.l_cas_m
     v_mid = tech.v_rest_V + tech.v_swing_V / 2
+    i_max = max(1, int(max_units)) * i_unit_A
     pcs, ncs, nsw = tech.model("pcs"), tech.model("ncs"), tech.model("nsw")
     pcas, ncas = tech.model("pcas"), tech.model("ncas")
-    vsd = pcs.overdrive_V(i_unit, w, l) + tech.cascode_margin_V
+    vsd = pcs.overdrive_V(i_unit_A, w, l) + tech.cascode_margin_V
     x_p = tech.vdd_V - vsd
-    vcp = x_p - pcas.gate_drive_V(i_unit, wc, lc, x_p - v_mid, vsb_V=vsd)
-    vds = ncs.overdrive_V(i_unit, w, l) + tech.cascode_margin_V
-    vcn = vds + ncas.gate_drive_V(i_unit, wc, lc, v_mid - vds, vsb_V=vds)
-    return {"vbp": _num(tech.vdd_V - pcs.gate_drive_V(i_unit, w, l, vsd)),
+    vcp = x_p - pcas.gate_drive_V(i_max, wc, lc, x_p - v_mid, vsb_V=vsd)
+    vds = ncs.overdrive_V(i_unit_A, w, l) + tech.cascode_margin_V
+    vcn = vds + ncas.gate_drive_V(i_max, wc, lc, v_mid - vds, vsb_V=vds)
+    return {"vbp": _num(tech.vdd_V - pcs.gate_drive_V(i_unit_A, w, l, vsd)),
             "vcp": _num(vcp),
-            "vbn": _num(ncs.gate_drive_V(i_unit, w, l, vds)),
+            "vbn": _num(ncs.gate_drive_V(i_unit_A, w, l, vds)),
             "vcn": _num(vcn),
             "vbt": _num(nsw.gate_drive_V(tech.i_tail_A, 2 * tech.w_min_m, tech.l_min_m, 0.5))}
 
 
+def neuron_bias_voltages(neuron, tech=DEFAULT):
+    """:func:`bias_voltages` of ``neuron``: its unit current and its largest weight."""
+    max_units = int(np.abs(neuron.weights).max(initial=1))
+    return bias_voltages(tech, neuron_unit_current_A(neuron, tech), max_units)
+
+
+def membrane_parasitics(neuron, tech=DEFAULT):
+    """Charge (C) that the devices on the membrane node take as it rises from rest to the
+    threshold: the drain junctions and gate-drain overlaps of both output cascodes of every
+    synapse (each synapse has a sourcing and a sinking DAC), of the reset switch and of the
+    comparator input. The junctions follow the SPICE depletion model of the cards, the
+    overlaps are linear (their gates sit on a bias or a rail)."""
+    n_in = len(neuron.weights)
+    lo, hi = tech.v_rest_V, tech.v_fire_V
+    area = lambda w: w * tech.l_diff_m  # noqa: E731
+    perim = lambda w: 2 * (w + tech.l_diff_m)  # noqa: E731
+    charge = 0.0
+    for model, w, count in (("ncas", tech.w_cas_m, n_in), ("pcas", tech.w_cas_m, n_in),
+                            ("nsw", tech.w_min_m, 1), ("nsw", 2 * tech.w_min_m, 1)):
+        card = tech.model(model)
+        if card.polarity == "nmos":
+            q = (card.junction_charge_C(hi, area(w), perim(w))
+                 - card.junction_charge_C(lo, area(w), perim(w)))
+        else:
+            q = (card.junction_charge_C(tech.vdd_V - lo, area(w), perim(w))
+                 - card.junction_charge_C(tech.vdd_V - hi, area(w), perim(w)))
+        charge += count * (q + card.cgdo_F_per_m * w * (hi - lo))
+    return charge
+
+
+def neuron_unit_current_A(neuron, tech=DEFAULT):
+    """The unit current of ``neuron`` at the transistor level: the capacitor and the
+    parasitics of :func:`membrane_parasitics` reach the threshold with ``theta`` unit-steps."""
+    return tech.i_unit_A(neuron.threshold, membrane_parasitics(neuron, tech))
+
+
 def transistor(neuron, tech=DEFAULT):
     """Transistor-level netlist of ``neuron`` (see the module docstring)."""
-    bias = bias_voltages(tech)
+    bias = neuron_bias_voltages(neuron, tech)
     c = Circuit("ttfs neuron transistor")
     for model in tech.models:
         c.model(model.name, model.polarity, **model.parameters())
@@ -304,8 +364,8 @@ def transistor(neuron, tech=DEFAULT):
     t_rst = _num(tech.reset_s)
     c.PieceWiseLinearVoltageSource("rst", "rst", c.gnd, values=[
         (0.0, tech.vdd_V), (_num(t_rst - tech.edge_s), tech.vdd_V), (t_rst, 0.0)])
-    c.C("mem", "mem", c.gnd, _num(tech.c_mem_F(neuron.threshold)))
-    c.M("rst", "mem", "rst", "vrest", c.gnd, model="nsw", w=tech.w_min_m, l=tech.l_min_m)
+    c.C("mem", "mem", c.gnd, _num(tech.c_mem_F))
+    _mos(c, "rst", "mem", "rst", "vrest", c.gnd, "nsw", tech.w_min_m, tech.l_min_m, tech)
     units = np.abs(neuron.weights)
     gates = {pol: max(1, -(-int(units[sign].sum()) // BIAS_UNITS_PER_GATE))
              for pol, sign in (("p", neuron.weights > 0), ("n", neuron.weights < 0))}
@@ -324,38 +384,73 @@ def transistor(neuron, tech=DEFAULT):
 
 
 def _add_synapses(c, neuron, tech):
-    """Spike drivers (one per step and polarity, powered from ``vdrv``) and unit cells.
+    """Spike drivers (one per step and polarity, powered from ``vdrv``) and DACs.
 
-    The unit cells of all inputs that spike at the same step with the same sign share every
-    terminal (bias, switch gate, membrane), so they are one cell with the summed unit count:
-    for identical devices in parallel this is exact, and it keeps the matrix small. Inputs
-    that never spike in the window likewise form one idle cell per sign, switch held off.
+    The DACs of all synapses that spike at the same step with the same sign share every
+    terminal (bias, switch gate, membrane), so they are one instance with the summed unit
+    count and one switch per synapse: for identical devices in parallel this is exact, and it
+    keeps the matrix small. Every other spike switch on the membrane (the unused polarity of
+    each synapse, zero weights, synapses that never spike in the window) is held off; they
+    form one off cascode per polarity (source on its gate: its switch is open, so it
+    carries no current; its drain junction and overlap load the membrane).
     """
     groups = {}
     for w, s in zip(neuron.weights, neuron.input_steps):
-        if w:
-            step = int(s) if s <= neuron.steps - 2 else neuron.steps
-            key = (step, bool(w < 0))
-            groups[key] = groups.get(key, 0) + abs(int(w))
-    for (step, sinking), units in sorted(groups.items()):
-        prefix = "n" if sinking else "p"
-        if step == neuron.steps:
-            name, gate = f"{prefix}idle", (c.gnd if sinking else "vdd")
-        else:
-            name, gate = f"{prefix}{step}", f"{'sp' if sinking else 'sb'}{step}"
-            _spike_driver(c, tech, gate, step, sinking, units)
+        if w and s <= neuron.steps - 2:
+            key = (int(s), bool(w < 0))
+            units, count = groups.get(key, (0, 0))
+            groups[key] = (units + abs(int(w)), count + 1)
+    n_in = len(neuron.weights)
+    start = _dac_start_voltages(neuron, tech)
+    ics = []
+    for sinking in (False, True):
+        off = n_in - sum(n for (_, neg), (_, n) in groups.items() if neg == sinking)
+        if off:
+            model, bias, bulk = ("ncas", "vcn_src", c.gnd) if sinking else ("pcas", "vcp_src",
+                                                                           "vdd")
+            _mos(c, f"{'n' if sinking else 'p'}off", "mem", bias, bias, bulk, model,
+                 tech.w_cas_m, tech.l_cas_m, tech, off)
+    for (step, sinking), (units, count) in sorted(groups.items()):
+        gate = f"{'sp' if sinking else 'sb'}{step}"
+        _spike_driver(c, tech, gate, step, sinking, count)
+        name = f"{'n' if sinking else 'p'}{step}"
         if sinking:
-            c.X(name, SinkingSynapse.NAME, "bn", "vcn_src", gate, "mem", units=units)
+            c.X(name, SinkingSynapse.NAME, "bn", "vcn_src", gate, "mem", units=units,
+                switches=count)
         else:
-            c.X(name, SourcingSynapse.NAME, "vdd", "bp", "vcp_src", gate, "mem", units=units)
+            c.X(name, SourcingSynapse.NAME, "vdd", "bp", "vcp_src", gate, "mem",
+                units=units, switches=count)
+        x, s = start["n" if sinking else "p"]
+        ics += [f"v(x{name}.x)={_num(x)}", f"v(x{name}.s)={_num(s)}"]
+    if ics:
+        c.raw_spice += ".ic " + " ".join(ics) + "\n"
 
 
-def _spike_driver(c, tech, node, step, active_high, units):
+def _dac_start_voltages(neuron, tech):
+    """Where an open synapse's DAC nodes rest, per polarity ``(x, s)``: after the previous
+    window its sources cut off and its cascode stops conducting once ``x`` falls (rises)
+    to the cascode's cut-off, one unit current's overdrive short of the working point; the
+    switched source node ``s`` rests at the rail it is switched to. Without these initial
+    conditions the operating point leaves the floating nodes anywhere (at ground), and the
+    unit current then spends steps recharging them."""
+    bias = neuron_bias_voltages(neuron, tech)
+    i_unit = neuron_unit_current_A(neuron, tech)
+    pcs, ncs = tech.model("pcs"), tech.model("ncs")
+    v_p = tech.vdd_V - pcs.overdrive_V(i_unit, tech.w_cs_m, tech.l_cs_m) - tech.cascode_margin_V
+    v_n = ncs.overdrive_V(i_unit, tech.w_cs_m, tech.l_cs_m) + tech.cascode_margin_V
+    x_p = min(v_p, bias["vcp"] + tech.model("pcas").gate_drive_V(
+        i_unit, tech.w_cas_m, tech.l_cas_m, 0.1, vsb_V=tech.vdd_V - v_p))
+    x_n = max(v_n, bias["vcn"] - tech.model("ncas").gate_drive_V(
+        i_unit, tech.w_cas_m, tech.l_cas_m, 0.1, vsb_V=v_n))
+    return {"p": (x_p, tech.vdd_V), "n": (x_n, 0.0)}
+
+
+def _spike_driver(c, tech, node, step, active_high, switches):
     """An ideal spike waveform buffered by a tapered inverter pair powered from ``vdrv``
-    (sized for ``units`` switch gates), so the energy of driving them is measured there."""
+    (sized for ``switches`` spike-switch gates), so the energy of driving them is measured."""
     c.PieceWiseLinearVoltageSource(node + "_in", node + "_in", c.gnd,
                                    values=_spike_wave(tech, step, active_high))
-    last = max(1, -(-units // 8))
+    last = max(1, -(-switches // 8))
     first = max(1, int(np.ceil(np.sqrt(last))))
     c.X(node + "_a", Inverter.NAME, "vdrv", node + "_in", node + "_mid", units=first)
     c.X(node + "_b", Inverter.NAME, "vdrv", node + "_mid", node, units=last)
