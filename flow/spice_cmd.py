@@ -71,7 +71,7 @@ def mean_synop_J(energies, network, input_steps):
     """Mean modelled energy of one synaptic event, per computing layer, over the reference
     run of ``input_steps`` (events as counted by :mod:`mapping.reference`)."""
     trace = reference.simulate(network, input_steps)
-    K, dt = network.steps, energies.technology["dt_s"]
+    K = network.steps
     means = []
     for l, layer in enumerate(network.layers):
         total, count = 0.0, 0
@@ -80,8 +80,9 @@ def mean_synop_J(energies, network, input_steps):
             s = s_in[delivered][:, None]
             alive = fire[None, :] > s
             end = np.minimum(fire, K - 1)[None, :]
-            t_on = np.clip(end - s, 0, None) * dt
-            e = energies.synop_J(layer.weight.T[delivered], t_on)
+            on_steps = np.clip(end - s, 0, None)
+            e = energies.synop_J(layer.weight.T[delivered], on_steps, layer.threshold,
+                                 layer.n_in)
             total += float((e * alive).sum())
             count += int(alive.sum())
         means.append(total / count if count else 0.0)

@@ -73,3 +73,19 @@ def compare(network, input_steps, labels, floor_thresholds):
         "reference_accuracy": float(np.mean(ref.prediction == labels)),
         "floor_accuracy": float(np.mean(prediction == labels)),
     }
+
+
+def crossing_step(weights, input_steps, threshold, steps, floor_thresholds):
+    """First crossing of ``threshold`` (model steps, ``math.inf`` if none by ``K - 1``) of
+    one neuron whose ramp is clipped at ``-floor_thresholds * threshold``: the clipped
+    potential on the grid, then the linear segment of the step in which it crosses."""
+    w = np.asarray(weights, dtype=np.float64)
+    s = np.asarray(input_steps, dtype=np.int64)
+    floor = -float(floor_thresholds) * threshold
+    v = slope = 0.0
+    for k in range(steps - 1):
+        slope += float(w[(s == k) & (k <= steps - 2)].sum())
+        if v + slope >= threshold:
+            return k + (threshold - v) / slope
+        v = max(floor, v + slope)
+    return float("inf")

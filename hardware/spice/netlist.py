@@ -46,8 +46,9 @@ BIAS_UNITS_PER_GATE = 32
 #: membrane's crossing of the threshold itself lies on the unperturbed ramp.
 BEHAVIORAL_TRIP = 1e-3
 
-#: The behavioral floor: sinking sources fade out over this many volts above ``v_floor_V``.
-BEHAVIORAL_FLOOR_V = 1e-3
+#: Conductance of the behavioral floor clamp (S): the membrane settles 0.5 mV below the
+#: floor against 5 uA of sinking current.
+BEHAVIORAL_FLOOR_S = 1e-2
 
 
 def _num(x):
@@ -96,9 +97,10 @@ class Neuron:
         return ramp.crossing_step(self.weights, self.input_steps, self.threshold, self.steps)
 
 
-def _spike_wave(tech, step, active_high):
-    """PWL points of a spike driver whose edge is centred on ``tech.time_s(step)``."""
-    t = tech.time_s(step)
+def _spike_wave(tech, step, active_high, advance_s=0.0):
+    """PWL points of a spike driver whose edge is centred on ``tech.time_s(step) -
+    advance_s``."""
+    t = tech.time_s(step) - advance_s
     lo, hi = (0.0, tech.vdd_V) if active_high else (tech.vdd_V, 0.0)
     return [(0.0, lo), (_num(t - tech.edge_s / 2), lo), (_num(t + tech.edge_s / 2), hi)]
 
@@ -110,8 +112,11 @@ def behavioral(neuron, tech=DEFAULT):
     c = Circuit("ttfs neuron behavioral")
     c.V("dd", "vdd", c.gnd, tech.vdd_V)
     c.C("mem", "mem", c.gnd, _num(tech.c_mem_F), initial_condition=tech.v_rest_V)
-    # the sinking sources fade out over the last millivolt above the floor: an ideal clamp
-    floor = f"min(1,max(0,(V(mem)-{_num(tech.v_floor_V)})/{BEHAVIORAL_FLOOR_V}))"
+    # the floor: an ideal clamp returns what the sinks draw below v_floor_V (from ground,
+    # so that it is not counted as supply energy); a conductance, which Newton's method
+    # handles where a sink current cut by a step function lets the membrane overshoot
+    c.B("floor", c.gnd, "mem",
+        i=f"{BEHAVIORAL_FLOOR_S}*max(0,{_num(tech.v_floor_V)}-V(mem))")
     w, s = neuron.weights[neuron.delivered], neuron.input_steps[neuron.delivered]
     for step in np.unique(s):
         on = s == step
@@ -124,7 +129,7 @@ def behavioral(neuron, tech=DEFAULT):
         if pos:
             c.B(f"p{step}", "vdd", "mem", i=f"{_num(pos * i_unit)}*{gate}")
         if neg:
-            c.B(f"n{step}", "mem", c.gnd, i=f"{_num(neg * i_unit)}*{gate}*{floor}")
+            c.B(f"n{step}", "mem", c.gnd, i=f"{_num(neg * i_unit)}*{gate}")
     g_cmp = _num(tech.c_load_F / (tech.edge_s / 10))
     trip = _num(tech.v_fire_V + BEHAVIORAL_TRIP * tech.v_swing_V)
     c.B("cmp", "vdd", "fire",
@@ -202,16 +207,16 @@ class Comparator(SubCircuitFactory):
     def __init__(self, tech=DEFAULT):
         super().__init__()
         w, l = 2 * tech.w_min_m, tech.l_min_m
-        for name, d, g, s, b, model, width in (
-                ("1", "o1", "inp", "tail", self.gnd, "nsw", w),
-                ("2", "d2", "inn", "tail", self.gnd, "nsw", w),
-                ("3", "d2", "d2", "vdd", "vdd", "psw", w),
-                ("4", "o1", "d2", "vdd", "vdd", "psw", w),
-                ("5", "tail", "bias", self.gnd, self.gnd, "nsw", w),
-                ("6", "o2", "o1", "vdd", "vdd", "psw", 2 * w),
-                ("7", "o2", "bias", self.gnd, self.gnd, "nsw", w),
-                ("8", "o2", "sleepb", "vdd", "vdd", "psw", w)):
-            _mos(self, name, d, g, s, b, model, width, l, tech)
+        for name, d, g, s, b, model, width, length in (
+                ("1", "o1", "inp", "tail", self.gnd, "nsw", w, l),
+                ("2", "d2", "inn", "tail", self.gnd, "nsw", w, l),
+                ("3", "d2", "d2", "vdd", "vdd", "psw", w, l),
+                ("4", "o1", "d2", "vdd", "vdd", "psw", w, l),
+                ("5", "tail", "bias", self.gnd, self.gnd, "nsw", w, l),
+                ("6", "o2", "o1", "vdd", "vdd", "psw", 2 * w, l),
+                ("7", "o2", "bias", self.gnd, self.gnd, "nsw", w, l),
+                ("8", "o2", "sleepb", "vdd", "vdd", "psw", w, l)):
+            _mos(self, name, d, g, s, b, model, width, length, tech)
         self.X("inv1", Inverter.NAME, "vdd", "o2", "o3")
         self.X("inv2", Inverter.NAME, "vdd", "o3", "out")
 
@@ -310,10 +315,10 @@ def bias_voltages(tech, i_unit_A, max_units=1):
             "vbt": _num(nsw.gate_drive_V(tech.i_tail_A, 2 * tech.w_min_m, tech.l_min_m, 0.5))}
 
 
-def neuron_bias_voltages(neuron, tech=DEFAULT):
+def neuron_bias_voltages(neuron, tech=DEFAULT, trim=None):
     """:func:`bias_voltages` of ``neuron``: its unit current and its largest weight."""
     max_units = int(np.abs(neuron.weights).max(initial=1))
-    return bias_voltages(tech, neuron_unit_current_A(neuron, tech), max_units)
+    return bias_voltages(tech, neuron_unit_current_A(neuron, tech, trim), max_units)
 
 
 def membrane_parasitics(neuron, tech=DEFAULT):
@@ -328,7 +333,8 @@ def membrane_parasitics(neuron, tech=DEFAULT):
     perim = lambda w: 2 * (w + tech.l_diff_m)  # noqa: E731
     charge = 0.0
     for model, w, count in (("ncas", tech.w_cas_m, n_in), ("pcas", tech.w_cas_m, n_in),
-                            ("nsw", tech.w_min_m, 1), ("nsw", 2 * tech.w_min_m, 1)):
+                            ("nsw", tech.w_reset_m, 1), ("psw", tech.w_reset_m, 1),
+                            ("nsw", 2 * tech.w_min_m, 1)):
         card = tech.model(model)
         if card.polarity == "nmos":
             q = (card.junction_charge_C(hi, area(w), perim(w))
@@ -340,15 +346,41 @@ def membrane_parasitics(neuron, tech=DEFAULT):
     return charge
 
 
-def neuron_unit_current_A(neuron, tech=DEFAULT):
-    """The unit current of ``neuron`` at the transistor level: the capacitor and the
-    parasitics of :func:`membrane_parasitics` reach the threshold with ``theta`` unit-steps."""
-    return tech.i_unit_A(neuron.threshold, membrane_parasitics(neuron, tech))
+def neuron_unit_current_A(neuron, tech=DEFAULT, trim=None):
+    """The unit current of ``neuron`` at the transistor level: ``theta`` unit-steps deliver
+    the charge that takes the membrane from rest to the threshold: ``trim.charge_C``
+    (a :class:`Trim`, measured by :mod:`hardware.spice.calibration`), by default estimated
+    as the capacitor's plus :func:`membrane_parasitics`."""
+    if trim is None:
+        charge = tech.charge_to_fire_C(membrane_parasitics(neuron, tech))
+    else:
+        charge = trim.charge_C
+    return charge / (neuron.threshold * tech.dt_s)
 
 
-def transistor(neuron, tech=DEFAULT):
-    """Transistor-level netlist of ``neuron`` (see the module docstring)."""
-    bias = neuron_bias_voltages(neuron, tech)
+@dataclass(frozen=True)
+class Trim:
+    """The per-layer trims of the transistor level (what a chip trims once per layer).
+
+    Members
+    -------
+    charge_C : charge from rest to the threshold, sets the unit current
+    comparator_offset_V : the comparator's reference sits this far below the threshold,
+        the overdrive its finite gain needs before the latch sets
+    spike_advance_s : the spike drivers switch this much before ``(s + 1) dt_s``: the time a
+        synapse's cascode node takes to reach its working point
+    """
+
+    charge_C: float
+    comparator_offset_V: float = 0.0
+    spike_advance_s: float = 0.0
+
+
+def transistor(neuron, tech=DEFAULT, trim=None):
+    """Transistor-level netlist of ``neuron`` (see the module docstring) with the
+    :class:`Trim` ``trim`` (default: estimated charge, no comparator offset)."""
+    bias = neuron_bias_voltages(neuron, tech, trim)
+    offset = 0.0 if trim is None else trim.comparator_offset_V
     c = Circuit("ttfs neuron transistor")
     for model in tech.models:
         c.model(model.name, model.polarity, **model.parameters())
@@ -358,14 +390,19 @@ def transistor(neuron, tech=DEFAULT):
     c.V("dd", "vdd", c.gnd, tech.vdd_V)
     c.V("drv", "vdrv", c.gnd, tech.vdd_V)
     c.V("rest", "vrest", c.gnd, tech.v_rest_V)
-    c.V("ref", "vref", c.gnd, _num(tech.v_fire_V))
+    c.V("ref", "vref", c.gnd, _num(tech.v_fire_V - offset))
     for name, value in bias.items():
         c.V(name[1:], f"{name}_src", c.gnd, value)
     t_rst = _num(tech.reset_s)
     c.PieceWiseLinearVoltageSource("rst", "rst", c.gnd, values=[
         (0.0, tech.vdd_V), (_num(t_rst - tech.edge_s), tech.vdd_V), (t_rst, 0.0)])
+    c.PieceWiseLinearVoltageSource("rstb", "rstb", c.gnd, values=[
+        (0.0, 0.0), (_num(t_rst - tech.edge_s), 0.0), (t_rst, tech.vdd_V)])
     c.C("mem", "mem", c.gnd, _num(tech.c_mem_F))
-    _mos(c, "rst", "mem", "rst", "vrest", c.gnd, "nsw", tech.w_min_m, tech.l_min_m, tech)
+    # a minimum transmission gate: the two devices' overlap charges cancel on release (an
+    # NMOS alone left the membrane 0.9 mV low, 2.4 unit-steps at theta = 700)
+    _mos(c, "rstn", "mem", "rst", "vrest", c.gnd, "nsw", tech.w_reset_m, tech.l_min_m, tech)
+    _mos(c, "rstp", "mem", "rstb", "vrest", "vdd", "psw", tech.w_reset_m, tech.l_min_m, tech)
     units = np.abs(neuron.weights)
     gates = {pol: max(1, -(-int(units[sign].sum()) // BIAS_UNITS_PER_GATE))
              for pol, sign in (("p", neuron.weights > 0), ("n", neuron.weights < 0))}
@@ -379,20 +416,20 @@ def transistor(neuron, tech=DEFAULT):
     c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "kill", "enable")
     c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire_n", "cmp")
     c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
-    _add_synapses(c, neuron, tech)
+    _add_synapses(c, neuron, tech, bias, 0.0 if trim is None else trim.spike_advance_s)
     return c
 
 
-def _add_synapses(c, neuron, tech):
+def _add_synapses(c, neuron, tech, bias, advance_s):
     """Spike drivers (one per step and polarity, powered from ``vdrv``) and DACs.
 
     The DACs of all synapses that spike at the same step with the same sign share every
     terminal (bias, switch gate, membrane), so they are one instance with the summed unit
     count and one switch per synapse: for identical devices in parallel this is exact, and it
-    keeps the matrix small. Every other spike switch on the membrane (the unused polarity of
-    each synapse, zero weights, synapses that never spike in the window) is held off; they
-    form one off cascode per polarity (source on its gate: its switch is open, so it
-    carries no current; its drain junction and overlap load the membrane).
+    keeps the matrix small. Every other DAC (the unused polarity of each synapse, zero
+    weights, synapses that never spike in the window) keeps its switch open; they form one
+    instance per polarity of one unit each (what lies behind the open switch only matters
+    through the cascode's source node), whose cascodes load the membrane.
     """
     groups = {}
     for w, s in zip(neuron.weights, neuron.input_steps):
@@ -401,19 +438,18 @@ def _add_synapses(c, neuron, tech):
             units, count = groups.get(key, (0, 0))
             groups[key] = (units + abs(int(w)), count + 1)
     n_in = len(neuron.weights)
-    start = _dac_start_voltages(neuron, tech)
+    start = _dac_start_voltages(bias, tech)
     ics = []
     for sinking in (False, True):
         off = n_in - sum(n for (_, neg), (_, n) in groups.items() if neg == sinking)
         if off:
-            model, bias, bulk = ("ncas", "vcn_src", c.gnd) if sinking else ("pcas", "vcp_src",
-                                                                           "vdd")
-            _mos(c, f"{'n' if sinking else 'p'}off", "mem", bias, bias, bulk, model,
-                 tech.w_cas_m, tech.l_cas_m, tech, off)
+            groups[(neuron.steps, sinking)] = (off, off)
     for (step, sinking), (units, count) in sorted(groups.items()):
-        gate = f"{'sp' if sinking else 'sb'}{step}"
-        _spike_driver(c, tech, gate, step, sinking, count)
-        name = f"{'n' if sinking else 'p'}{step}"
+        if step == neuron.steps:
+            name, gate = f"{'n' if sinking else 'p'}off", (c.gnd if sinking else "vdd")
+        else:
+            name, gate = f"{'n' if sinking else 'p'}{step}", f"{'sp' if sinking else 'sb'}{step}"
+            _spike_driver(c, tech, gate, step, sinking, count, advance_s)
         if sinking:
             c.X(name, SinkingSynapse.NAME, "bn", "vcn_src", gate, "mem", units=units,
                 switches=count)
@@ -426,42 +462,40 @@ def _add_synapses(c, neuron, tech):
         c.raw_spice += ".ic " + " ".join(ics) + "\n"
 
 
-def _dac_start_voltages(neuron, tech):
+def _dac_start_voltages(bias, tech):
     """Where an open synapse's DAC nodes rest, per polarity ``(x, s)``: after the previous
-    window its sources cut off and its cascode stops conducting once ``x`` falls (rises)
-    to the cascode's cut-off, one unit current's overdrive short of the working point; the
-    switched source node ``s`` rests at the rail it is switched to. Without these initial
-    conditions the operating point leaves the floating nodes anywhere (at ground), and the
-    unit current then spends steps recharging them."""
-    bias = neuron_bias_voltages(neuron, tech)
-    i_unit = neuron_unit_current_A(neuron, tech)
-    pcs, ncs = tech.model("pcs"), tech.model("ncs")
-    v_p = tech.vdd_V - pcs.overdrive_V(i_unit, tech.w_cs_m, tech.l_cs_m) - tech.cascode_margin_V
-    v_n = ncs.overdrive_V(i_unit, tech.w_cs_m, tech.l_cs_m) + tech.cascode_margin_V
-    x_p = min(v_p, bias["vcp"] + tech.model("pcas").gate_drive_V(
-        i_unit, tech.w_cas_m, tech.l_cas_m, 0.1, vsb_V=tech.vdd_V - v_p))
-    x_n = max(v_n, bias["vcn"] - tech.model("ncas").gate_drive_V(
-        i_unit, tech.w_cas_m, tech.l_cas_m, 0.1, vsb_V=v_n))
-    return {"p": (x_p, tech.vdd_V), "n": (x_n, 0.0)}
+    window the switched sources ``s`` and the cascode's source ``x`` have fallen (risen)
+    until the unit sources and the cascode cut off. Without these initial conditions the
+    operating point leaves the floating nodes anywhere (at ground), and the unit current
+    then spends steps recharging them."""
+    start = {}
+    for pol, sign, rail in (("p", -1.0, tech.vdd_V), ("n", 1.0, 0.0)):
+        cs, cas = tech.model(f"{pol}cs"), tech.model(f"{pol}cas")
+        s, x = rail, rail
+        for _ in range(20):   # fixed point of the body effect: V_SB = |rail - node|
+            s = bias[f"vb{pol}"] - sign * cs.gate_drive_V(1e-30, 1, 1, 0, abs(rail - s))
+            x = bias[f"vc{pol}"] - sign * cas.gate_drive_V(1e-30, 1, 1, 0, abs(rail - x))
+        start[pol] = (x, s)
+    return start
 
 
-def _spike_driver(c, tech, node, step, active_high, switches):
+def _spike_driver(c, tech, node, step, active_high, switches, advance_s):
     """An ideal spike waveform buffered by a tapered inverter pair powered from ``vdrv``
     (sized for ``switches`` spike-switch gates), so the energy of driving them is measured."""
     c.PieceWiseLinearVoltageSource(node + "_in", node + "_in", c.gnd,
-                                   values=_spike_wave(tech, step, active_high))
+                                   values=_spike_wave(tech, step, active_high, advance_s))
     last = max(1, -(-switches // 8))
     first = max(1, int(np.ceil(np.sqrt(last))))
     c.X(node + "_a", Inverter.NAME, "vdrv", node + "_in", node + "_mid", units=first)
     c.X(node + "_b", Inverter.NAME, "vdrv", node + "_mid", node, units=last)
 
 
-def build(neuron, level, tech=DEFAULT):
+def build(neuron, level, tech=DEFAULT, trim=None):
     """The netlist of ``neuron`` at ``level`` (``"behavioral"`` or ``"transistor"``)."""
     if level == "behavioral":
         return behavioral(neuron, tech)
     if level == "transistor":
-        return transistor(neuron, tech)
+        return transistor(neuron, tech, trim)
     raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
 
 

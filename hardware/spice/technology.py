@@ -127,7 +127,7 @@ GENERIC_180NM_MODELS = (
 
 _POSITIVE = ("vdd_V", "c_mem_F", "dt_s", "v_swing_V", "v_floor_V", "edge_s", "reset_s",
              "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_diff_m", "l_cs_m", "w_cs_m",
-             "l_cas_m", "w_cas_m", "w_spike_m", "cascode_margin_V")
+             "l_cas_m", "w_cas_m", "w_spike_m", "w_reset_m", "cascode_margin_V")
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ class Technology:
     l_cs_m, w_cs_m : length and width of one unit current-source device of a DAC branch
     l_cas_m, w_cas_m : length and width of a synapse's output cascode (one per DAC)
     w_spike_m : width of a synapse's spike switch
+    w_reset_m : width of the two devices of the membrane's reset transmission gate
     cascode_margin_V : how far the current-source device sits beyond the edge of saturation
     characterization_threshold : integer threshold at which per-event energies are measured
     """
@@ -174,11 +175,12 @@ class Technology:
     l_min_m: float = 0.18e-6
     w_min_m: float = 0.5e-6
     l_diff_m: float = 0.48e-6
-    l_cs_m: float = 4e-6
-    w_cs_m: float = 0.5e-6
+    l_cs_m: float = 8e-6
+    w_cs_m: float = 0.22e-6
     l_cas_m: float = 0.5e-6
     w_cas_m: float = 0.3e-6
-    w_spike_m: float = 0.22e-6
+    w_spike_m: float = 2e-6
+    w_reset_m: float = 0.22e-6
     cascode_margin_V: float = 0.1
     characterization_threshold: int = 256
 
