@@ -20,6 +20,8 @@ with those two trims and one real synapse of :data:`ONSET_WEIGHT` units instead 
 ideal source, measures how late the synapse's current starts (its cascode's source node must
 first reach its working point): the spike drivers are advanced by that much.
 """
+from dataclasses import replace
+
 import numpy as np
 
 from . import netlist
@@ -80,9 +82,29 @@ def trim(n_in, sim, tech=DEFAULT):
         overdrive = float(np.interp(fired, t, v)) - tech.v_fire_V
         first = Trim(charge_C=float(current * (crossing - t_on)),
                      comparator_offset_V=max(0.0, overdrive))
-        _CACHE[key] = Trim(first.charge_C, first.comparator_offset_V,
-                           _onset_delay_s(n_in, sim, tech, first))
+        ratios = {sign: _dac_ratio(n_in, sim, tech, first, sign) for sign in (1, -1)}
+        second = replace(first, source_ratio=ratios[1], sink_ratio=ratios[-1])
+        _CACHE[key] = replace(second, spike_advance_s=_onset_delay_s(n_in, sim, tech, second))
     return _CACHE[key]
+
+
+def _dac_ratio(n_in, sim, tech, first, sign):
+    """Measured over designed current of one DAC of :data:`ONSET_WEIGHT` units and sign
+    ``sign``, switched on at step 0 into a membrane held at mid-swing (steps 2 to 4)."""
+    steps = 2 * CALIBRATION_STEPS
+    w = np.zeros(n_in, dtype=np.int64)
+    w[0] = sign * ONSET_WEIGHT
+    neuron = netlist.Neuron(w, np.where(np.arange(n_in) == 0, 0, steps),
+                            tech.characterization_threshold, steps)
+    c = netlist.transistor(neuron, tech, first)
+    c.V("hold", "mem", c.gnd, netlist._num(tech.v_rest_V + tech.v_swing_V / 2))
+    wave = sim.run(deck(c, step_s=tech.dt_s / 20, end_s=tech.time_s(4),
+                        options={"method": "gear"}), ["i(vhold)"])
+    t = wave["time"]
+    window = (t > tech.time_s(2)) & (t < tech.time_s(4))
+    measured = abs(float(wave["i(vhold)"][window].mean()))
+    designed = ONSET_WEIGHT * netlist.neuron_unit_current_A(neuron, tech, first)
+    return measured / designed
 
 
 def _onset_delay_s(n_in, sim, tech, first):

@@ -97,12 +97,18 @@ class Neuron:
         return ramp.crossing_step(self.weights, self.input_steps, self.threshold, self.steps)
 
 
-def _spike_wave(tech, step, active_high, advance_s=0.0):
+def _spike_wave(tech, step, active_high, steps, advance_s=0.0):
     """PWL points of a spike driver whose edge is centred on ``tech.time_s(step) -
-    advance_s``."""
+    advance_s`` and which switches back at the end of the window, model time ``steps - 1``
+    (its falling edge ends one edge time later, so that a crossing exactly at the end is
+    reached): from then on no synapse drives the membrane, and the comparator and latch
+    have the readout latency to decide on it."""
     t = tech.time_s(step) - advance_s
+    end = tech.time_s(steps - 1) - advance_s + tech.edge_s
     lo, hi = (0.0, tech.vdd_V) if active_high else (tech.vdd_V, 0.0)
-    return [(0.0, lo), (_num(t - tech.edge_s / 2), lo), (_num(t + tech.edge_s / 2), hi)]
+    half = tech.edge_s / 2
+    return [(0.0, lo), (_num(t - half), lo), (_num(t + half), hi), (_num(end - half), hi),
+            (_num(end + half), lo)]
 
 
 def behavioral(neuron, tech=DEFAULT):
@@ -124,7 +130,7 @@ def behavioral(neuron, tech=DEFAULT):
         if not (pos or neg):
             continue
         c.PieceWiseLinearVoltageSource(f"s{step}", f"s{step}", c.gnd,
-                                       values=_spike_wave(tech, step, True))
+                                       values=_spike_wave(tech, step, True, neuron.steps))
         gate = f"V(s{step})/{_num(tech.vdd_V)}*(V(fire)<{half})"
         if pos:
             c.B(f"p{step}", "vdd", "mem", i=f"{_num(pos * i_unit)}*{gate}")
@@ -316,9 +322,16 @@ def bias_voltages(tech, i_unit_A, max_units=1):
 
 
 def neuron_bias_voltages(neuron, tech=DEFAULT, trim=None):
-    """:func:`bias_voltages` of ``neuron``: its unit current and its largest weight."""
+    """:func:`bias_voltages` of ``neuron``: its unit current and its largest weight; with a
+    :class:`Trim`, each polarity's source bias set for the unit current divided by the
+    ratio the calibration measured (measured / designed current)."""
     max_units = int(np.abs(neuron.weights).max(initial=1))
-    return bias_voltages(tech, neuron_unit_current_A(neuron, tech, trim), max_units)
+    i_unit = neuron_unit_current_A(neuron, tech, trim)
+    bias = bias_voltages(tech, i_unit, max_units)
+    if trim is not None:
+        for pol, ratio in (("p", trim.source_ratio), ("n", trim.sink_ratio)):
+            bias[f"vb{pol}"] = bias_voltages(tech, i_unit / ratio, max_units)[f"vb{pol}"]
+    return bias
 
 
 def membrane_parasitics(neuron, tech=DEFAULT):
@@ -369,11 +382,15 @@ class Trim:
         the overdrive its finite gain needs before the latch sets
     spike_advance_s : the spike drivers switch this much before ``(s + 1) dt_s``: the time a
         synapse's cascode node takes to reach its working point
+    source_ratio, sink_ratio : measured over designed unit current of the sourcing and the
+        sinking DACs with the untrimmed biases (a chip trims each polarity's bias)
     """
 
     charge_C: float
     comparator_offset_V: float = 0.0
     spike_advance_s: float = 0.0
+    source_ratio: float = 1.0
+    sink_ratio: float = 1.0
 
 
 def transistor(neuron, tech=DEFAULT, trim=None):
@@ -449,7 +466,7 @@ def _add_synapses(c, neuron, tech, bias, advance_s):
             name, gate = f"{'n' if sinking else 'p'}off", (c.gnd if sinking else "vdd")
         else:
             name, gate = f"{'n' if sinking else 'p'}{step}", f"{'sp' if sinking else 'sb'}{step}"
-            _spike_driver(c, tech, gate, step, sinking, count, advance_s)
+            _spike_driver(c, tech, gate, step, sinking, count, advance_s, neuron.steps)
         if sinking:
             c.X(name, SinkingSynapse.NAME, "bn", "vcn_src", gate, "mem", units=units,
                 switches=count)
@@ -479,11 +496,12 @@ def _dac_start_voltages(bias, tech):
     return start
 
 
-def _spike_driver(c, tech, node, step, active_high, switches, advance_s):
+def _spike_driver(c, tech, node, step, active_high, switches, advance_s, steps):
     """An ideal spike waveform buffered by a tapered inverter pair powered from ``vdrv``
     (sized for ``switches`` spike-switch gates), so the energy of driving them is measured."""
     c.PieceWiseLinearVoltageSource(node + "_in", node + "_in", c.gnd,
-                                   values=_spike_wave(tech, step, active_high, advance_s))
+                                   values=_spike_wave(tech, step, active_high, steps,
+                                                      advance_s))
     last = max(1, -(-switches // 8))
     first = max(1, int(np.ceil(np.sqrt(last))))
     c.X(node + "_a", Inverter.NAME, "vdrv", node + "_in", node + "_mid", units=first)

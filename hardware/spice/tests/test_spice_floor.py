@@ -33,3 +33,11 @@ def test_floor_dip_below_the_floor_fires_earlier():
 def test_floor_rejects_a_floor_at_rest():
     with pytest.raises(ValueError, match="floor_thresholds must be positive, not 0"):
         floor.run_layer(np.array([[1]]), 1, 4, np.array([[0]]), 0)
+
+
+def test_floor_crossing_step_is_the_clipped_ramp():
+    # the example above in continuous time: clipped at -15, slope +10 from step 1 on
+    w, s = np.array([-30, 40]), np.array([0, 1])
+    assert floor.crossing_step(w, s, 10, 10, 1.5) == pytest.approx(1 + 25 / 10)
+    assert floor.crossing_step(w, s, 10, 10, 3.0) == pytest.approx(5.0)
+    assert floor.crossing_step(w, s, 10, 5, 3.0) == float("inf")
