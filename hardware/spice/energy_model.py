@@ -206,10 +206,10 @@ def _unpack(coef, charge, tech, fit):
 
 
 def random_neuron(rng, *, n_in=16, steps=WINDOW_STEPS):
-    """A random neuron: magnitudes 1..63, a share of negative weights drawn from [0, 0.6]
-    (so the membrane sometimes sinks far below rest, as in trained networks), a threshold
-    that makes it fire early, late or never."""
-    magnitude = rng.integers(1, 64, n_in)
+    """A random neuron: magnitudes 1..31 (a 6-bit DAC), a share of negative weights drawn
+    from [0, 0.6] (so the membrane sometimes sinks far below rest, as in trained networks),
+    a threshold that makes it fire early, late or never."""
+    magnitude = rng.integers(1, 32, n_in)
     w = np.where(rng.random(n_in) < rng.uniform(0.0, 0.6), -magnitude, magnitude)
     s = rng.integers(0, steps - 2, n_in)
     s[rng.random(n_in) < 0.2] = steps
@@ -225,11 +225,12 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
     ``e_idle_J`` and ``p_static_W`` come from two input-less windows; the charge to fire
     against the fan-in from the trims (:mod:`hardware.spice.calibration`) at
     :data:`FAN_INS`, fitted by a line; then ``fit_neurons + check_neurons`` random neurons
-    (fan-ins :data:`FAN_INS`, window of 16 steps) are simulated in full, the other eight
-    coefficients are fitted by non-negative least squares to the first set (a term that
-    fits negative is dropped to zero: it is below what the fit can resolve), and ``fit``
-    records the relative error of the model's energy on both sets, per held-out neuron too
-    (the held-out figures are the honest ones).
+    (fan-ins :data:`FAN_INS`, window of 16 steps) are simulated in full; the charge
+    coefficients are physics (``c2`` = ``vdd_V`` sourcing, 0 sinking), the other six are
+    fitted by non-negative least squares to the first set (a term that fits negative is
+    dropped to zero: it is below what the fit can resolve), and ``fit`` records the relative
+    error of the model's energy on both sets, per held-out neuron too (the held-out figures
+    are the honest ones).
     """
     rng = np.random.default_rng(seed)
     own = sim is None
@@ -257,9 +258,15 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
     p_static = (idle[1] - idle[0]) / ((IDLE_STEPS[1] - IDLE_STEPS[0]) * tech.dt_s)
     e_idle = idle[0] - p_static * tech.time_s(IDLE_STEPS[0] - 1)
     a, y = np.array(rows), np.array(energies)
-    rest = _nonnegative_lstsq(a[:fit_neurons, 2:],
-                              y[:fit_neurons] - a[:fit_neurons, :2] @ [e_idle, p_static])
-    coef = np.concatenate([[e_idle, p_static], rest])
+    # the DAC charge terms are physics, not fitted: a sourcing DAC draws its charge from
+    # vdd, a sinking one returns it to ground (fitted freely, the charge term, a fraction
+    # of the comparator's waiting energy, was lost in the others)
+    fixed = {0: e_idle, 1: p_static, 4: tech.vdd_V, 7: 0.0}
+    free = [i for i in range(a.shape[1]) if i not in fixed]
+    known = np.array([fixed.get(i, 0.0) for i in range(a.shape[1])])
+    coef = known.copy()
+    coef[free] = _nonnegative_lstsq(a[:fit_neurons][:, free],
+                                    y[:fit_neurons] - a[:fit_neurons] @ known)
     rel = (a @ coef - y) / y
     for record, r in zip(neurons, rel):
         record["model_error_rel"] = float(r)
