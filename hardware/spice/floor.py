@@ -28,18 +28,18 @@ def run_layer(weight, threshold, steps, in_steps, floor_thresholds):
         raise ValueError(f"floor_thresholds must be positive, not {floor_thresholds}")
     floor = -float(floor_thresholds) * threshold
     batch, n_out = len(s), len(w)
-    slope = np.zeros((batch, n_out))
+    # slope increments per sample and step: each delivered input adds its weight column
+    increments = np.zeros((batch, steps, n_out))
+    for b in range(batch):
+        delivered = s[b] <= steps - 2
+        np.add.at(increments[b], s[b][delivered], w.T[delivered])
+    slope = np.cumsum(increments, axis=1)
     v = np.zeros((batch, n_out))
     fire = np.full((batch, n_out), steps, dtype=np.int64)
     for k in range(steps):
         if k:
-            v = np.maximum(floor, v + slope)
-        crossed = (v >= threshold) & (fire == steps)
-        fire[crossed] = k
-        if k <= steps - 2:
-            arriving = (s == k).astype(np.float64)
-            if arriving.any():
-                slope += arriving @ w.T
+            v = np.maximum(floor, v + slope[:, k - 1])
+        fire[(v >= threshold) & (fire == steps)] = k
     return fire, v
 
 

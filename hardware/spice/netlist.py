@@ -2,28 +2,31 @@
 
 Both levels compute the ramp of :mod:`hardware.spice.ramp` with the mapping of
 :mod:`hardware.spice.technology`: an input spike at step ``s`` switches its synapse on at
-``(s + 1) * dt_s`` (a spike driver edge centred on that instant), the synapse drives
-``w * I_unit`` into the membrane capacitor, and the neuron fires when the membrane reaches
-``v_rest_V + v_swing_V``; then a latch stops every synapse, so it fires once.
+``(s + 1) * dt_s`` (a spike driver edge centred on that instant) until the end of the window
+(model time ``K - 1``), the synapse drives ``w * I_unit`` into the fixed membrane capacitor,
+and the neuron fires when the membrane reaches ``v_rest_V + v_swing_V``; then a latch stops
+every synapse, so it fires once. ``I_unit`` delivers the charge to fire in ``theta``
+unit-steps (:func:`neuron_unit_current_A`).
 
 * :func:`behavioral`: ideal switched current sources (one per spike step and sign, which is
   exact for ideal sources) proportional to the spike driver's voltage (so its edge, centred
   on the switching instant, delivers exactly the charge of an instant step) and cut by the
-  latch, an ideal comparator whose
-  output charges a load ``c_load_F`` from the supply; it latches because the membrane, with
-  every source cut, stays above the trip point, :data:`BEHAVIORAL_TRIP` of the swing above
-  the threshold. The firing time of this level is the membrane's crossing of the threshold. The
-  membrane starts at ``v_rest_V`` (transient with ``uic``).
-* :func:`transistor`: per input a unit cell repeated ``|w|`` times: a long-channel cascoded
-  current source (PMOS sourcing for ``w > 0``, NMOS sinking for ``w < 0``) on shared bias
-  lines, in series with a minimum-size switch driven by the spike; the bias lines are cut
-  and pulled off by the latch after firing; a two-stage comparator (differential pair with
-  mirror load, common-source stage, buffer) that draws a constant ``i_tail_A`` while it
-  waits and whose bias is cut after firing (its second stage is then pulled high, which
-  keeps the output high and nothing half-way); a NOR latch; a reset switch that holds the
-  membrane at ``v_rest_V`` for ``reset_s``. The latch output ``fire`` (where the firing time
-  is measured) drives the bias-line gates through a buffer chain sized for them. Gate
-  biases come from ideal sources at the level-1 values of :func:`bias_voltages`.
+  latch; an ideal clamp at the floor ``v_floor_V``; an ideal comparator whose output charges
+  a load ``c_load_F`` from the supply; it latches because the membrane, with every source
+  cut, stays above the trip point, :data:`BEHAVIORAL_TRIP` of the swing above the
+  threshold. The firing time of this level is the membrane's crossing of the threshold.
+  The membrane starts at ``v_rest_V`` (transient with ``uic``).
+* :func:`transistor`: per synapse and polarity a binary-weighted current DAC (unit current
+  sources whose sources a spike switch connects to the rail, one output cascode on the
+  membrane), DACs of a step merged; the bias lines are cut and pulled off by the latch after
+  firing; a two-stage comparator that draws a constant ``i_tail_A`` while it waits and whose
+  bias is cut after firing; a NOR latch; a reset transmission gate that holds the membrane
+  at ``v_rest_V`` for ``reset_s``. The latch output ``fire`` (where the firing time is
+  measured) drives the bias-line gates through a buffer chain sized for them. Gate biases
+  come from ideal sources at the level-1 values of :func:`bias_voltages`; the per-fan-in
+  :class:`Trim` (:mod:`hardware.spice.calibration`) sets the unit current, the comparator
+  offset, the polarities' bias ratios and the spike drivers' advance. Every device has the
+  junctions of its drain and source diffusions.
 
 Node names shared by both levels: ``vdd``, ``mem`` (membrane), ``fire`` (latch output).
 The supply sources are ``Vdd`` (everything) and, at the transistor level, ``Vdrv`` (spike

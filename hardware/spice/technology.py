@@ -4,19 +4,19 @@ Mapping from the integer model (see :mod:`mapping.reference`) to the circuit, pe
 integer threshold ``theta``:
 
 * one model step lasts ``dt_s`` seconds; an input spike at step ``s`` switches its synapse
-  on at ``t = (s + 1) * dt_s`` and it stays on until the neuron fires;
-* a weight ``w`` becomes a current ``w * i_unit_A`` (sourcing for ``w > 0``, sinking for
-  ``w < 0``) into the membrane capacitor, which rests at ``v_rest_V``;
-* the comparator fires at ``v_rest_V + v_swing_V``; the membrane capacitance of the layer is
-  sized so that ``theta`` units land exactly there: ``C = theta * i_unit_A * dt_s /
-  v_swing_V``, i.e. the threshold voltage above rest is ``theta * I_unit * dt_s / C``.
+  on at ``t = (s + 1) * dt_s`` and it stays on until the neuron fires or the window ends;
+* the membrane capacitor ``c_mem_F`` is fixed (1 pF by default) and rests at
+  ``v_rest_V``; the comparator fires ``v_swing_V`` above rest; the charge to fire is
+  ``c_mem_F * v_swing_V`` plus what the devices on the membrane node take over that swing;
+* a weight ``w`` becomes a current ``w * I_unit`` (sourcing for ``w > 0``, sinking for
+  ``w < 0``) with ``I_unit = Q_fire / (theta * dt_s)`` (:meth:`Technology.i_unit_A`);
+* below rest the membrane holds ``floor_thresholds()`` thresholds before the sinking
+  sources leave saturation at ``v_floor_V``.
 
-The charge of one weight unit during one step, ``i_unit_A * dt_s``, is thus fixed by the
-technology, and so is the comparator reference; the capacitor is sized per layer. This keeps
-the charge injected by a synapse switch small against the charge of one unit-step whatever
-the layer's threshold, which is what bounds the transistor level's timing error. The MOSFET models
-are SPICE level-1 (Shichman-Hodges) cards written for this project; :data:`GENERIC_180NM`
-documents where each parameter comes from (see also ``docs/spice.md``).
+The MOSFET models are SPICE level-1 (Shichman-Hodges) cards written for this project, with
+the junction and overlap capacitances of a published 0.18 um extraction;
+:data:`GENERIC_180NM_MODELS` documents where each parameter comes from (see also
+``docs/spice.md``).
 """
 import math
 from dataclasses import dataclass, replace
