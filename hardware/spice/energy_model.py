@@ -261,9 +261,9 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
     # the DAC charge terms are physics, not fitted: a sourcing DAC draws its charge from
     # vdd, a sinking one returns it to ground (fitted freely, the charge term, a fraction
     # of the comparator's waiting energy, was lost in the others)
-    fixed = {0: e_idle, 1: p_static, 4: tech.vdd_V, 7: 0.0}
-    free = [i for i in range(a.shape[1]) if i not in fixed]
-    known = np.array([fixed.get(i, 0.0) for i in range(a.shape[1])])
+    physics = {0: e_idle, 1: p_static, 4: tech.vdd_V, 7: 0.0}
+    free = [i for i in range(a.shape[1]) if i not in physics]
+    known = np.array([physics.get(i, 0.0) for i in range(a.shape[1])])
     coef = known.copy()
     coef[free] = _nonnegative_lstsq(a[:fit_neurons][:, free],
                                     y[:fit_neurons] - a[:fit_neurons] @ known)
