@@ -21,11 +21,13 @@ from mapping import reference
 
 def run_layer(weight, threshold, steps, in_steps, floor_thresholds):
     """Firing steps ``[batch, n_out]`` (``K`` = silent) and potentials at ``K - 1`` of one
-    layer whose membrane is clipped at ``-floor_thresholds * threshold``."""
+    layer whose membrane is clipped at ``-floor_thresholds * threshold``. Weights may be
+    real (:mod:`hardware.spice.mismatch`), and ``threshold`` one per neuron."""
     w = np.asarray(weight, dtype=np.float64)
     s = np.asarray(in_steps, dtype=np.int64)
     if floor_thresholds <= 0:
         raise ValueError(f"floor_thresholds must be positive, not {floor_thresholds}")
+    threshold = np.asarray(threshold, dtype=np.float64)
     floor = -float(floor_thresholds) * threshold
     batch, n_out = len(s), len(w)
     # slope increments per sample and step: each delivered input adds its weight column
