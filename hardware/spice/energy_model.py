@@ -149,7 +149,8 @@ def load(path):
             **{name: check.numbers(check.member(doc, name, path), path, name, length=3)
                for name in ("synop_sourcing", "synop_sinking")},
             **{name: check.number(check.member(doc, name, path), path, name)
-               for name in ("e_spike_J", "p_static_W", "e_idle_J")},
+               for name in ("e_spike_J", "e_spike_per_unit_J", "p_static_W", "e_idle_J",
+                            "charge_fixed_C", "charge_per_input_C")},
             technology=technology, fit=check.mapping(doc.get("fit", {}), path, "fit"))
     except check.ArtifactError as exc:
         raise check.ArtifactError(f"{path}: not an analog energy model "
