@@ -18,10 +18,10 @@ import statistics
 import tempfile
 import time
 
-import torch
-
-from model import TrainConfig, TTFSNetwork, data, kernel, train
-from model.neuron import spike_times_and_slopes
+# model before torch: it makes idle OpenMP threads sleep (see model/__init__.py)
+from model import TrainConfig, TTFSNetwork, data, kernel, train  # isort: skip
+from model.neuron import spike_times_and_slopes  # isort: skip
+import torch  # isort: skip
 
 
 def median_seconds(function, repeats):

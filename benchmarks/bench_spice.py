@@ -3,7 +3,8 @@ fan-in that still simulates in under a second.
 
 Each neuron is built, simulated in ngspice (shared library, in the worker process of
 :class:`hardware.spice.simulator.Simulator`) and measured; the time counted is the wall time
-of all three. Random neurons: weights in [-30, 60), spike steps uniform over the first half
+of all three (the transistor level's per-fan-in trims, four transients, are measured before
+the clock starts). Random neurons: 6-bit weights in [-20, 32), spike steps uniform over the first half
 of a K = 32 window with a fifth of the inputs silent, a threshold that makes most fire.
 
     .venv/bin/python benchmarks/bench_spice.py [--neurons 20] [--fan-in 100]
@@ -21,7 +22,7 @@ FAN_INS = (16, 64, 256, 784, 1568, 3136, 6272)
 
 
 def random_neuron(rng, n_in, steps=STEPS):
-    w = rng.integers(-30, 60, n_in)
+    w = rng.integers(-20, 32, n_in)
     s = rng.integers(0, steps // 2, n_in)
     s[rng.random(n_in) < 0.2] = steps
     drive = max(1, int(w[(s <= steps - 2) & (w > 0)].sum()))

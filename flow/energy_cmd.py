@@ -135,10 +135,13 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
 
 
 def _run(args):
-    doc = evaluate(args.run, samples=args.samples, costs=args.costs, dataset=args.dataset,
-                   data_dir=args.data_dir, lanes=_lanes(args.lanes),
-                   bank_bytes=args.bank_bytes)
-    paths = report.write_report(doc, Path(args.run))
+    from .energy_stage import EnergyConfig, energy
+
+    result = energy(args.run, EnergyConfig(samples=args.samples, costs=args.costs,
+                                           dataset=args.dataset, data_dir=args.data_dir,
+                                           lanes=_lanes(args.lanes),
+                                           bank_bytes=args.bank_bytes))
+    doc, paths = result.doc, result.paths
     digital = doc["digital"]["energy_J"]
     print(f"{doc['samples']} {doc['dataset']} test samples, accuracy {doc['accuracy']:.4f}, "
           f"firing rate {doc['firing_rate']:.4f} spikes per hidden neuron")

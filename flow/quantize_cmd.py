@@ -37,34 +37,30 @@ def _int_list(text):
 
 
 def _run_quantize(args):
-    from mapping import quantize as q
+    from .quantize_stage import QuantizeConfig, quantize
 
+    config = QuantizeConfig(weight_bits=args.weight_bits, steps=args.steps,
+                            qat_epochs=args.qat_epochs, qat_lr=args.qat_lr,
+                            qat_samples=args.qat_samples,
+                            calibration_samples=args.calibration_samples,
+                            test_samples=args.test_samples, limits=_limits(args),
+                            data_dir=args.data_dir)
     run_dir = Path(args.run)
-    quant = q.QuantConfig(weight_bits=args.weight_bits, steps=args.steps)
-    limits = _limits(args)
-    from mapping import from_model  # torch: imported only once the options are valid
-
-    net, config = from_model.load_run(run_dir)
-    dataset = config.get("dataset", "mnist")
-    data = from_model.run_data(dataset, calibration_samples=args.calibration_samples,
-                               test_samples=args.test_samples,
-                               finetune_samples=args.qat_samples if args.qat_epochs else 0,
-                               root=args.data_dir)
     if args.sweep:
+        from mapping import from_model  # torch: imported only once the options are valid
+
+        net, trained = from_model.load_run(run_dir)
+        data = from_model.run_data(trained.get("dataset", "mnist"),
+                                   calibration_samples=args.calibration_samples,
+                                   test_samples=args.test_samples,
+                                   finetune_samples=args.qat_samples if args.qat_epochs else 0,
+                                   root=args.data_dir)
         return _sweep(args, run_dir, net, data)
-    qat = from_model.FinetuneConfig(epochs=args.qat_epochs, lr=args.qat_lr,
-                                    tau_soft=float(config.get("tau_soft", 0.5)))
     start = time.perf_counter()
-    network, metrics = from_model.quantize_run(
-        net, data, quant, qat=qat,
-        meta={"run": str(run_dir), "dataset": dataset})
-    allocation = alloc.allocate(network, limits)
-    netmod.save(network, run_dir)
-    alloc.save(allocation, run_dir)
-    metrics["cores"] = len(allocation.cores)
-    _write_json(run_dir / from_model.METRICS_FILE, metrics)
+    result = quantize(run_dir, config)
+    network, metrics = result.network, result.metrics
     print(f"{run_dir}: {network.weight_bits}-bit weights, K = {network.steps}, "
-          f"{len(allocation.cores)} cores; accuracy float {100 * metrics['float_accuracy']:.2f}%, "
+          f"{metrics['cores']} cores; accuracy float {100 * metrics['float_accuracy']:.2f}%, "
           f"integer {100 * metrics['int_accuracy']:.2f}% on {metrics['test_samples']} test "
           f"samples ({time.perf_counter() - start:.1f} s)")
     events = metrics["events_per_sample"]

@@ -199,11 +199,13 @@ def markdown(doc):
         m = analog["model"]
         lines += ["", f"Analog model ({analog['source']}): per neuron and window, idle "
                   f"{joules(m['e_idle_J'])}, comparator bias {m['p_static_W']:.4g} W while "
-                  f"waiting, spike {joules(m['e_spike_J'])}; per delivered synapse "
-                  f"c0 + c1 |w| + c2 |w| t_on with (c0, c1, c2) = "
+                  f"waiting, spike {joules(m['e_spike_J'])} + "
+                  f"{joules(m['e_spike_per_unit_J'])} per weight unit of the neuron; per "
+                  f"delivered synapse c0 + c1 |w| + c2 q with q the charge its DAC delivers "
+                  f"and (c0, c1, c2) = "
                   f"({', '.join(f'{c:.4g}' for c in m['synop_sourcing'])}) sourcing and "
                   f"({', '.join(f'{c:.4g}' for c in m['synop_sinking'])}) sinking "
-                  f"(J, J per unit, W per unit)."]
+                  f"(J, J per unit, V)."]
         lines += ["", "| layer | synaptic events | " + " | ".join(
             KIND_LABELS.get(k, k) for k in analog["kinds"]) + " | total |",
             "|---" * (len(analog["kinds"]) + 3) + "|"]

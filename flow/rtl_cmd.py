@@ -1,27 +1,19 @@
 """``ttfs export-verilog`` and ``ttfs cosim``: the digital core of a quantized run.
 
-``ttfs export-verilog runs/NAME [--out DIR] [--lanes N]`` writes ``ttfs_top.v`` (the network
-top with the run's weights) and ``ttfs_top.json`` (ports and parameters) into ``DIR``
-(default ``runs/NAME/verilog``) and lints the Verilog with Verilator when it is installed.
+``ttfs export-verilog runs/NAME [--out DIR] [--lanes N] [--testbench N]`` writes
+``ttfs_top.v`` (the network top with the run's weights) and ``ttfs_top.json`` (ports and
+parameters) into ``DIR`` (default ``runs/NAME/verilog``), lints the Verilog with Verilator
+when it is installed, and with ``--testbench N`` adds a self-checking Verilog testbench of
+the first ``N`` test images (from ``--offset``) that runs without Python.
 ``ttfs cosim runs/NAME --sim icarus|verilator --samples N`` co-simulates the first ``N``
 test images (from ``--offset``) on the exported Verilog against the reference simulator,
 building in ``runs/NAME/cosim_build/SIM``, and writes ``runs/NAME/cosim.json`` (or
 ``--out``); a mismatch exits 1 and names the first differing event.
 """
-import json
-import time
-from pathlib import Path
-
 from hardware import tools
-from mapping import allocation as allocation_io
-from mapping import network as network_io
-from mapping import reference
-from mapping.files import write_text
 
-from . import runs
-
-SCHEMA_VERSION = 1
-DEFAULT_LANES = 8
+from . import rtl_stage
+from .rtl_stage import DEFAULT_LANES
 
 
 def _lanes(text):
@@ -34,78 +26,45 @@ def _lanes(text):
     return values[0] if len(values) == 1 else values
 
 
-def _load(run_dir):
-    """The run's integer network and its allocation (allocated with default limits if the
-    run has no ``allocation.json``)."""
-    network = network_io.load(run_dir)
-    if (Path(run_dir) / allocation_io.ALLOCATION_FILE).is_file():
-        allocation = allocation_io.load(run_dir, network)
-    else:
-        allocation = allocation_io.allocate(network)
-    return network, allocation
-
-
 def _export(args):
-    from hardware.rtl.export import lint, write_verilog
-    from hardware.rtl.top import NetworkTop
-
-    network, allocation = _load(args.run)
-    out = Path(args.out) if args.out else Path(args.run) / "verilog"
-    top = NetworkTop(network, allocation, lanes=_lanes(args.lanes))
-    verilog_path, sidecar_path = write_verilog(top, out)
-    print(f"wrote {verilog_path} and {sidecar_path}: sizes {network.sizes}, K={network.steps}, "
-          f"{len(allocation.cores)} cores, lanes {list(top.lanes)}")
-    if tools.available()["verilator"]:
-        waived = lint(verilog_path)
+    config = rtl_stage.ExportConfig(out=args.out, lanes=_lanes(args.lanes),
+                                    testbench=args.testbench, offset=args.offset,
+                                    dataset=args.dataset, data_dir=args.data_dir)
+    result = rtl_stage.export_verilog(args.run, config)
+    params = result.parameters
+    print(f"wrote {result.verilog} and {result.sidecar}: sizes {params['sizes']}, "
+          f"K={params['steps']}, {len(params['cores'])} cores, lanes {params['lanes']}")
+    if result.lint is not None:
         print("verilator --lint-only: clean apart from the documented waivers ("
-              + ", ".join(f"{name} x{count}" for name, count in waived.items()) + ")")
+              + ", ".join(f"{name} x{count}" for name, count in result.lint.items()) + ")")
     else:
         print(f"verilator not installed, lint skipped ({tools.INSTALL_HINT['verilator']})")
+    bench = result.testbench
+    if bench is not None:
+        print(f"wrote {bench.verilog} and {len(bench.hex_files)} hex files: test images "
+              f"{result.indices[0]}..{result.indices[-1]}, checking output spike steps, "
+              f"prediction and {len(bench.checked)} counters"
+              + (f" (not checked, no reference value: {', '.join(bench.unchecked)})"
+                 if bench.unchecked else ""))
+        print(f"run it: cd {bench.verilog.parent} && iverilog -g2012 -o tb.vvp "
+              f"{result.verilog.name} {bench.verilog.name} && vvp -n tb.vvp")
     return 0
 
 
 def _cosim(args):
-    from hardware.rtl.cosim import run_cosim
-    from model import data
-
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, not {args.samples}")
-    lanes = _lanes(args.lanes)
-    if args.out and not Path(args.out).parent.is_dir():
-        raise FileNotFoundError(f"--out {args.out}: folder {Path(args.out).parent} does not "
-                                f"exist")
-    run_dir = Path(args.run)
-    network, allocation = _load(run_dir)
-    dataset = args.dataset or network.meta.get("dataset", "mnist")
-    split = data.load(dataset, "test", root=args.data_dir)
-    runs.check_classes(network, split, dataset)
-    stop = min(args.offset + args.samples, len(split.labels))
-    if args.offset < 0 or args.offset >= stop:
-        raise ValueError(f"--offset {args.offset} leaves no sample of the "
-                         f"{len(split.labels)} test images")
-    indices = list(range(args.offset, stop))
-    inputs = reference.encode(network, split.images[args.offset:stop])
-    began = time.perf_counter()
-    results = run_cosim(network, inputs, run_dir / "cosim_build" / args.sim, sim=args.sim,
-                        allocation=allocation, lanes=lanes,
-                        waves=args.waves)
-    wall = time.perf_counter() - began
-    for record, index in zip(results["per_sample"], indices):
-        record["index"] = index
-        record["label"] = int(split.labels[index])
-    doc = {"schema_version": SCHEMA_VERSION, "simulator": args.sim, "dataset": dataset,
-           "indices": indices, "wall_s": wall,
-           "inferences_per_s": len(indices) / results["simulation_s"], **results}
-    out = Path(args.out) if args.out else run_dir / "cosim.json"
-    write_text(out, json.dumps(doc, indent=1) + "\n")
-    cycles = [r["cycles"] for r in results["per_sample"]]
-    bound = [r["lower_bound_cycles"] for r in results["per_sample"]]
-    print(f"{args.sim}: {results['samples']} samples, {results['mismatches']} mismatches, "
+    config = rtl_stage.CosimConfig(sim=args.sim, samples=args.samples, offset=args.offset,
+                                   lanes=_lanes(args.lanes), out=args.out, waves=args.waves,
+                                   dataset=args.dataset, data_dir=args.data_dir)
+    result = rtl_stage.cosimulate(args.run, config)
+    doc, out = result.record, result.path
+    cycles = [r["cycles"] for r in doc["per_sample"]]
+    bound = [r["lower_bound_cycles"] for r in doc["per_sample"]]
+    print(f"{args.sim}: {doc['samples']} samples, {doc['mismatches']} mismatches, "
           f"{sum(cycles) / len(cycles):.0f} cycles per inference (lower bound "
           f"{sum(bound) / len(bound):.0f}), {doc['inferences_per_s']:.2f} inferences/s "
           f"simulated; wrote {out}")
-    if results["mismatches"]:
-        print(f"first mismatch: {results['first_mismatch']}")
+    if doc["mismatches"]:
+        print(f"first mismatch: {doc['first_mismatch']}")
         return 1
     return 0
 
@@ -119,6 +78,15 @@ def add_parser(subparsers):
     p.add_argument("--lanes", default=str(DEFAULT_LANES),
                    help=f"neurons per core and cycle, one value or one per layer "
                         f"(default {DEFAULT_LANES})")
+    p.add_argument("--testbench", type=int, default=0, metavar="N",
+                   help="also write a self-checking Verilog testbench (ttfs_top_tb.v and hex "
+                        "files) of N test images (default 0: none)")
+    p.add_argument("--offset", type=int, default=0,
+                   help="first test image of the testbench (default 0)")
+    p.add_argument("--dataset", default=None,
+                   help="mnist or fashion-mnist (default: the run's)")
+    p.add_argument("--data-dir", default=None,
+                   help="data directory (default: $TTFS_DATA or ./data)")
     p.set_defaults(handler=_export)
 
     p = subparsers.add_parser("cosim", help="co-simulate the Verilog against the reference",

@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+from mapping.files import write_text
+
 
 def dataset_of(run_dir, network, *, hint):
     """The data set a run was trained on: ``network.json``'s provenance, else ``config.json``;
@@ -37,3 +39,7 @@ def check_classes(network, split, dataset):
     if network.sizes[-1] < classes:
         raise ValueError(f"the network has {network.sizes[-1]} output neurons, fewer than the "
                          f"{classes} classes of {dataset}")
+def write_json(path, doc):
+    """Write ``doc`` as indented JSON to ``path`` atomically (:mod:`mapping.files`);
+    returns the path."""
+    return write_text(path, json.dumps(doc, indent=2) + "\n")

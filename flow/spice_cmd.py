@@ -19,18 +19,14 @@ Exit status 1 when a firing time misses its bound (0.01 step behavioral, 0.5 ste
 transistor), a neuron fires in one model and not in the other, or the reference simulator's
 firing step is not the ceiling of the closed-form crossing.
 """
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
-from hardware.spice import energy_model, measure, validation
+from hardware.spice import measure
 from hardware.spice.netlist import LEVELS, Neuron
-from hardware.spice.simulator import Simulator
 from hardware.spice.technology import DEFAULT
-from mapping import network as network_io
-from mapping.files import atomic_write, write_text
+from mapping.files import atomic_write
 from mapping import reference
 
 from . import runs
@@ -75,7 +71,7 @@ def mean_synop_J(energies, network, input_steps):
     """Mean modelled energy of one synaptic event, per computing layer, over the reference
     run of ``input_steps`` (events as counted by :mod:`mapping.reference`)."""
     trace = reference.simulate(network, input_steps)
-    K, dt = network.steps, energies.technology["dt_s"]
+    K = network.steps
     means = []
     for l, layer in enumerate(network.layers):
         total, count = 0.0, 0
@@ -84,8 +80,9 @@ def mean_synop_J(energies, network, input_steps):
             s = s_in[delivered][:, None]
             alive = fire[None, :] > s
             end = np.minimum(fire, K - 1)[None, :]
-            t_on = np.clip(end - s, 0, None) * dt
-            e = energies.synop_J(layer.weight.T[delivered], t_on)
+            on_steps = np.clip(end - s, 0, None)
+            e = energies.synop_J(layer.weight.T[delivered], on_steps, layer.threshold,
+                                 layer.n_in)
             total += float((e * alive).sum())
             count += int(alive.sum())
         means.append(total / count if count else 0.0)
@@ -142,42 +139,23 @@ def plot(path, network, layer, neurons, inputs, sim, level, tech=DEFAULT):
 
 
 def _run(args):
-    run_dir = Path(args.run)
-    network = network_io.load(run_dir)
-    if not 0 <= args.layer < len(network.layers):
-        raise ValueError(f"--layer must be in [0, {len(network.layers) - 1}], not {args.layer}")
-    neurons = parse_neurons(args.neurons, network.layers[args.layer].n_out)
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, not {args.samples}")
-    steps, labels = input_spikes(run_dir, network, inputs=args.inputs, samples=args.samples,
-                                 seed=args.seed, data_dir=args.data_dir)
-    with Simulator() as sim:
-        records = validation.validate(network, args.layer, neurons, steps, sim,
-                                      level=args.level, samples=labels)
-        summary = validation.summarize(records)
-        layer_in, _ = validation.layer_inputs(network, args.layer, steps[:1])
-        plot(run_dir / "spice.png", network, args.layer, neurons[:PLOT_NEURONS], layer_in[0],
-             sim, args.level)
-        energies = None if args.no_characterize else energy_model.characterize(sim=sim)
-    doc = {"schema_version": SCHEMA_VERSION, "level": args.level, "layer": args.layer,
-           "neurons": neurons, "samples": labels, "inputs": args.inputs,
-           "bound_steps": BOUND_STEPS[args.level], "technology": DEFAULT.to_json(),
-           "summary": summary, "records": records}
-    write_text(run_dir / "spice.json", json.dumps(doc, indent=1) + "\n")
-    print(_describe(summary, args.level, len(records)))
-    if energies is not None:
-        per_layer = mean_synop_J(energies, network, steps)
-        flat = {"synop_J": float(np.mean(per_layer)), "synop_J_per_layer": per_layer,
-                "spike_J": energies.e_spike_J, "membrane_update_J": 0.0,
-                "static_power_W": energies.p_static_W}
-        path = energy_model.save(energies, run_dir, summary=flat)
+    from .spice_stage import SpiceConfig, simulate_spice
+
+    config = SpiceConfig(layer=args.layer, neurons=args.neurons, samples=args.samples,
+                         level=args.level, inputs=args.inputs, seed=args.seed,
+                         characterize=not args.no_characterize, data_dir=args.data_dir)
+    result = simulate_spice(args.run, config)
+    summary = result.doc["summary"]
+    print(_describe(summary, args.level, len(result.doc["records"])))
+    if result.energy is not None:
+        model, flat = result.energy_model, result.energy
         print(f"energy model: synop {flat['synop_J']:.3e} J (mean), spike "
-              f"{energies.e_spike_J:.3e} J, static {energies.p_static_W:.3e} W per neuron; "
-              f"held-out error rms {energies.fit['held_out']['rms_rel']:.1%} -> {path}")
-    failures = check(summary, args.level)
-    for failure in failures:
+              f"{model.e_spike_J:.3e} J, static {model.p_static_W:.3e} W per neuron; "
+              f"held-out error rms {model.fit['held_out']['rms_rel']:.1%} -> "
+              f"{result.energy_path}")
+    for failure in result.failures:
         print(f"ttfs spice: FAILED: {failure}")
-    return 1 if failures else 0
+    return 1 if result.failures else 0
 
 
 def _describe(summary, level, count):

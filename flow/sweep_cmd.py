@@ -1,6 +1,6 @@
 """``ttfs sweep``: train over ``gamma2`` for each regularizer (and over seeds) in parallel
 processes and write a table and accuracy-against-firing-rate plots; ``ttfs summarize``: the
-same table and plots for runs trained one by one (see :mod:`model.sweep`)."""
+same table and plots for runs trained one by one (see :mod:`flow.sweep`)."""
 import sys
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from model.sweep import run_sweep
+    from .sweep import run_sweep
 
     if args.jobs < 1 or args.threads < 1:
         raise ValueError(f"--jobs and --threads must be at least 1, not {args.jobs} and "
@@ -59,7 +59,7 @@ def run(args):
 
 
 def summarize(args):
-    from model.sweep import collect, write_report
+    from .sweep import collect, write_report
 
     rows = collect(args.runs)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ def summarize(args):
 
 
 def _print(rows, out):
-    from model.sweep import aggregate
+    from .sweep import aggregate
 
     for point in aggregate(rows):
         name = point["label"] if point["reg"] == "none" else \

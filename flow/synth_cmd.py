@@ -8,7 +8,6 @@ nextpnr-ice40 and packs a bitstream with icepack. It writes ``runs/NAME/synth.js
 ``runs/NAME/synth/TARGET/``. Exit status 1 when the design has latches, Yosys or nextpnr
 fails, or it does not fit the device (the message says by how much and what helps).
 """
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -16,16 +15,17 @@ from pathlib import Path
 from hardware import fpga, pnr, synth
 from mapping.files import write_text
 
-from . import rtl_cmd
+from . import rtl_stage
 
 
 def _export_if_missing(run_dir):
     verilog = run_dir / "verilog" / "ttfs_top.v"
     if verilog.is_file() and verilog.with_suffix(".json").is_file():
         return verilog
-    rtl_cmd._export(argparse.Namespace(run=str(run_dir), out=None,
-                                       lanes=str(rtl_cmd.DEFAULT_LANES)))
-    return verilog
+    result = rtl_stage.export_verilog(run_dir)
+    print(f"wrote {result.verilog} and {result.sidecar} (ttfs export-verilog, lanes "
+          f"{result.parameters['lanes']})")
+    return result.verilog
 
 
 def _synth(args):

@@ -57,18 +57,17 @@ def config_from_args(args):
 
 
 def run(args):
-    import torch
     from tqdm import tqdm
 
-    from model.train import train
+    from .train_stage import train
 
     config = config_from_args(args)
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, not {args.threads}")
-    torch.set_num_threads(args.threads)
     progress = None if args.no_progress else (
         lambda iterable, total, desc: tqdm(iterable, total=total, desc=desc, leave=False))
-    metrics = train(config, args.out, resume=args.resume, progress=progress)
+    metrics = train(args.out, config, resume=args.resume, threads=args.threads,
+                    progress=progress)
     rates = ", ".join(f"{rate:.3f}" for rate in metrics["firing_rate"])
     print(f"{args.out}: test accuracy {metrics['test_accuracy']:.4f}, firing rate per hidden "
           f"layer [{rates}], mean {metrics['firing_rate_mean']:.3f}")
@@ -77,7 +76,7 @@ def run(args):
 
 def run_raster(args):
     from model import data
-    from model.figure import plot_sample
+    from .figure import plot_sample
     from model.train import load_run
 
     network, config = load_run(args.run_dir)

@@ -49,17 +49,19 @@ def analog_inference_energy(model, network, trace):
     """Energy per inference of the analog neurons, from a fitted per-neuron energy model.
 
     The model (:class:`hardware.spice.energy_model.AnalogEnergies`, or anything with the same
-    members) gives the energy of one neuron over one window as::
+    members) gives the energy of one neuron of fan-in ``n`` and threshold ``theta`` over one
+    window as::
 
         e_idle_J + p_static_W * t_wait
-        + sum over delivered inputs j, per polarity, of c0 + c1 |w_j| + c2 |w_j| t_on_j
-        + e_spike_J if it fired
+        + sum over delivered inputs j, per polarity, of
+              c0 + c1 |w_j| + c2 |w_j| u_j Q(n) / theta
+        + (e_spike_J + e_spike_per_unit_J * sum_j |w_j|) if it fired
 
-    with ``t_wait = (end + 1) dt_s``, ``t_on_j = max(0, end - s_j) dt_s`` and ``end`` the
-    firing step (``K - 1`` for a silent neuron); ``dt_s`` is ``model.technology["dt_s"]``.
-    Firing and input steps are the integer ones of ``trace``: the circuit crosses threshold
-    up to one step before the integer firing step, so ``t_on`` and ``t_wait`` are upper
-    bounds, by less than ``dt_s`` each.
+    with ``t_wait = (end + 1) dt_s``, ``u_j = max(0, end - s_j)`` steps, ``end`` the firing
+    step (``K - 1`` for a silent neuron), ``Q(n) = model.charge_to_fire_C(n)`` and ``dt_s``
+    ``model.technology["dt_s"]``. Firing and input steps are the integer ones of ``trace``:
+    the circuit crosses threshold up to one step before the integer firing step, so ``u_j``
+    and ``t_wait`` are upper bounds, by less than one step each.
 
     Returns
     -------
@@ -81,9 +83,11 @@ def analog_inference_energy(model, network, trace):
         fire = trace.spike_steps[l + 1]
         delivered = s <= K - 2
         end = np.where(fire < K, fire, K - 1)
+        q_unit_step = model.charge_to_fire_C(w.shape[1]) / layer.threshold
+        spike = model.e_spike_J + model.e_spike_per_unit_J * np.abs(w).sum(axis=1)
         kinds["idle_J"][:, l] = layer.n_out * model.e_idle_J
         kinds["wait_J"][:, l] = model.p_static_W * dt * (end + 1).sum(axis=1)
-        kinds["spike_J"][:, l] = model.e_spike_J * (fire < K).sum(axis=1)
+        kinds["spike_J"][:, l] = ((fire < K) * spike[None, :]).sum(axis=1)
         chunk = max(1, _ANALOG_CHUNK_ELEMENTS // (w.size or 1))
         for start in range(0, batch, chunk):
             rows = slice(start, start + chunk)
@@ -95,7 +99,7 @@ def analog_inference_energy(model, network, trace):
                 count = d @ mask.T.astype(np.float64)
                 events[rows, l] += count.sum(axis=1).astype(np.int64)
                 kinds["synapse_switch_J"][rows, l] += (c0 * count + c1 * (d @ units.T)).sum(axis=1)
-                kinds["synapse_current_J"][rows, l] += c2 * dt * np.einsum(
+                kinds["synapse_current_J"][rows, l] += c2 * q_unit_step * np.einsum(
                     "ij,bij->b", units, on)
     return InferenceEnergy(per_kind_J=kinds, static_J=np.zeros(batch)), events
 

@@ -152,8 +152,9 @@ static void scan_lanes(const double *ts, const int32_t *ord, int32_t m, const do
     }
 }
 
-/* Samples per task of the forward scan: a task scans one panel over a block of samples, so
- * the panel is loaded into cache once per block rather than once per sample. */
+/* Samples per task of the forward pass: a task sorts the inputs of a block of samples and
+ * scans every panel over the block, so a panel is loaded into cache once per block rather
+ * than once per sample. */
 #define SAMPLES 32
 
 /* Scan panel p over samples [b0, b1) and write their outputs. */
@@ -187,6 +188,9 @@ int ttfs_forward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, cons
 {
     size_t np = padded(n_out), stride = (size_t)n_in + 1;
     int team = threads > 0 ? threads : 1;
+    /* samples per task: up to SAMPLES, fewer when there are few per thread */
+    int32_t block = B / (4 * team) < SAMPLES ? B / (4 * team) : SAMPLES;
+    block = block > 0 ? block : 1;
     double *wt = panel_buffer(n_in, np);
     double *sorted = malloc(sizeof(double) * stride * (B > 0 ? (size_t)B : 1));
     event *bufs = malloc(sizeof(event) * stride * (size_t)team);
@@ -195,22 +199,21 @@ int ttfs_forward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, cons
 #pragma omp parallel num_threads(team)
         {
             event *buf = bufs + stride * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static) nowait
+#pragma omp for schedule(static)
             for (size_t i = 0; i < np; i++)
                 for (int32_t j = 0; j < n_in; j++)
                     wt[((i / LANES) * n_in + j) * LANES + i % LANES] =
                         i < (size_t)n_out ? w[i * n_in + j] : 0.0;
-#pragma omp for schedule(dynamic, 4)
-            for (int32_t b = 0; b < B; b++)
-                count[b] = sort_inputs(tin + (size_t)b * n_in, n_in, t_max, buf,
-                                       order + (size_t)b * n_in, sorted + (size_t)b * stride);
-            int32_t panels = (int32_t)(np / LANES), blocks = (B + SAMPLES - 1) / SAMPLES;
-#pragma omp for collapse(2) schedule(dynamic, 1)
-            for (int32_t p = 0; p < panels; p++)
-                for (int32_t q = 0; q < blocks; q++)
-                    scan_panel(sorted, stride, order, count, n_in, n_out, wt, p, q * SAMPLES,
-                               B - q * SAMPLES < SAMPLES ? B : (q + 1) * SAMPLES, v_th, tout,
-                               slope, ncausal);
+#pragma omp for schedule(dynamic, 1)
+            for (int32_t b0 = 0; b0 < B; b0 += block) {
+                int32_t b1 = B - b0 < block ? B : b0 + block;
+                for (int32_t b = b0; b < b1; b++)
+                    count[b] = sort_inputs(tin + (size_t)b * n_in, n_in, t_max, buf,
+                                           order + (size_t)b * n_in, sorted + (size_t)b * stride);
+                for (int32_t p = 0; p < (int32_t)(np / LANES); p++)
+                    scan_panel(sorted, stride, order, count, n_in, n_out, wt, p, b0, b1, v_th,
+                               tout, slope, ncausal);
+            }
         }
     }
     free(wt);
@@ -268,23 +271,20 @@ int ttfs_backward(int32_t B, int32_t n_in, int32_t n_out, const double *tin, con
     if (gwt == NULL) return 1;
 #pragma omp parallel num_threads(threads)
     {
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (int32_t i0 = 0; i0 < n_out; i0 += LANES) {
             /* one task per panel: its gradient panel stays in cache over all the samples */
+            int lanes = n_out - i0 < LANES ? n_out - i0 : LANES;
             double *panel = gwt + (size_t)i0 * n_in;
             memset(panel, 0, sizeof(double) * LANES * (size_t)n_in);
             for (int32_t b = 0; b < B; b++) {
                 size_t o = (size_t)b * n_out + i0;
                 gradient_lanes(tin + (size_t)b * n_in, order + (size_t)b * n_in, ncausal + o,
-                               gt + o, gs + o, slope + o, tout + o,
-                               n_out - i0 < LANES ? n_out - i0 : LANES, min_slope, panel);
+                               gt + o, gs + o, slope + o, tout + o, lanes, min_slope, panel);
             }
-        }
-#pragma omp for schedule(static) nowait
-        for (int32_t i = 0; i < n_out; i++) {
-            const double *panel = gwt + (size_t)(i / LANES) * LANES * n_in;
-            for (int32_t j = 0; j < n_in; j++)
-                gw[(size_t)i * n_in + j] = panel[(size_t)j * LANES + i % LANES];
+            for (int l = 0; l < lanes; l++)
+                for (int32_t j = 0; j < n_in; j++)
+                    gw[(size_t)(i0 + l) * n_in + j] = panel[(size_t)j * LANES + l];
         }
         if (gtin != NULL) {
 #pragma omp for schedule(static)

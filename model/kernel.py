@@ -105,10 +105,7 @@ def library():
     """The loaded kernel (built on first call), with argument types declared."""
     global _library
     if _library is None:
-        # idle OpenMP threads sleep instead of spinning: on a few shared cores spinning
-        # threads steal the time of the working ones (measured 2x slower with 2 threads)
-        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-        _library = load(build())
+        _library = load(build())  # OMP_WAIT_POLICY: see model/__init__.py
     return _library
 
 

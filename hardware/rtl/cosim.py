@@ -7,7 +7,6 @@ the build and run times added.
 """
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from mapping import network as network_io
 from mapping.files import atomic_write, write_text
 
 from .export import TOP_NAME, write_verilog
+from .scoreboard import cycle_budget
 from .top import NetworkTop
 
 __all__ = ["SIMULATORS", "run_cosim", "CosimError"]
@@ -31,35 +31,12 @@ class CosimError(RuntimeError):
     """The simulator could not build or run the bench (not a mismatch: that is a result)."""
 
 
-#: ``reg <name> = 0;`` of the register Yosys adds so that ``always @*`` blocks run at time 0.
-_KICK = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
-                   re.MULTILINE)
-
-
-def icarus_source(verilog_path, out_path):
-    """Copy of the exported Verilog for Icarus: each module's time-0 trigger fires after 0.
-
-    Yosys makes every ``always @*`` block read a register initialised to 0 in its
-    declaration, expecting the initialisation to run the blocks once at time 0. Icarus 11
-    performs declaration initialisations before any process starts (SystemVerilog
-    semantics), so blocks whose inputs never change afterwards keep ``x``. The copy also
-    sets the register to 1 from an ``initial #0``, once every block waits on its inputs.
-    """
-    text, count = _KICK.subn(lambda m: f"{m.group(0)}\n{m.group(1)}initial #0 {m.group(2)}= 1;",
-                             Path(verilog_path).read_text())
-    write_text(out_path, text)
-    return count
-
-
 def _build(sim, verilog_path, build_dir, waves):
     from cocotb_tools.runner import get_runner
 
     tools.require(sim)
     runner = get_runner(sim)
     build_args = []
-    if sim == "icarus":
-        verilog_path = build_dir / f"{TOP_NAME}_icarus.v"
-        icarus_source(build_dir / f"{TOP_NAME}.v", verilog_path)
     if sim == "verilator":
         build_args = ["-Wno-fatal", "-Wno-lint"]
         if shutil.which("ccache"):
@@ -114,8 +91,7 @@ def run_cosim(network, input_steps, build_dir, *, sim="icarus", allocation=None,
     top = NetworkTop(network, allocation, lanes=lanes)
     verilog_path, _ = write_verilog(top, build_dir)
     if max_cycles is None:
-        work = sum(max(g) * (n + network.steps) for g, n in zip(top.groups(), network.sizes))
-        max_cycles = 8 * work + 20 * network.steps + 100
+        max_cycles = cycle_budget(top.groups(), network.sizes, network.steps)
     network_io.save(network, build_dir / "network")
     atomic_write(build_dir / "inputs.npz",
                  lambda staged: np.savez(staged, input_steps=input_steps))

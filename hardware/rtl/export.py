@@ -1,10 +1,12 @@
 """Verilog export of a network top, with a JSON sidecar describing its ports and parameters.
 
 The Verilog is what :func:`amaranth.back.verilog.convert` emits for a
-:class:`~hardware.rtl.top.NetworkTop`, with the weights in memory initialisers; it has no
-`` `timescale `` (simulators are given one). The sidecar ``<name>.json`` records the schema
-version, the top module's name, every port (name, direction, width) and the parameters, so
-that a test bench or a synthesis script needs nothing but these two files.
+:class:`~hardware.rtl.top.NetworkTop`, with the weights in memory initialisers, plus one
+line per module that makes it start correctly on event-driven simulators
+(:func:`fix_time_zero`); it has no `` `timescale `` (simulators are given one). The sidecar
+``<name>.json`` records the schema version, the top module's name, every port (name,
+direction, width) and the parameters, so that a test bench or a synthesis script needs
+nothing but these two files.
 """
 import json
 import re
@@ -19,7 +21,7 @@ from mapping.files import write_text
 
 from .top import NetworkTop
 
-__all__ = ["SCHEMA_VERSION", "TOP_NAME", "write_verilog", "ports"]
+__all__ = ["SCHEMA_VERSION", "TOP_NAME", "write_verilog", "ports", "fix_time_zero"]
 
 SCHEMA_VERSION = 1
 TOP_NAME = "ttfs_top"
@@ -49,6 +51,29 @@ def _convert(top, name):
         raise RuntimeError(f"Verilog conversion by yosys failed: {detail}") from None
 
 
+#: ``reg <name> = 0;`` of the register Yosys adds so that ``always @*`` blocks run at time 0.
+_KICK = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
+                   re.MULTILINE)
+
+
+def fix_time_zero(text):
+    """``text`` (Verilog from Yosys) with each module's time-0 trigger fired after time 0.
+
+    Yosys makes every ``always @*`` block read a register initialised to 0 in its
+    declaration, expecting the initialisation to run the blocks once at time 0. Icarus 11
+    performs declaration initialisations before any process starts (SystemVerilog
+    semantics), so a block whose inputs never change afterwards keeps ``x``. An
+    ``initial #0`` that sets the register to 1 runs once every block waits on its inputs.
+    Verilator settles every block at time 0 by itself, and refuses a delay unless told
+    ``--timing`` or ``--no-timing``, so the line is left out for it (`` `ifndef VERILATOR ``);
+    Yosys ignores it (the synthesized netlist is the same). Returns ``(text, number of
+    modules fixed)``.
+    """
+    return _KICK.subn(lambda m: f"{m.group(0)}\n`ifndef VERILATOR  // Icarus: see "
+                                f"hardware/rtl/export.py, fix_time_zero\n"
+                                f"{m.group(1)}initial #0 {m.group(2)}= 1;\n`endif", text)
+
+
 def write_verilog(top, out_dir, *, name=TOP_NAME):
     """Write ``<name>.v`` and ``<name>.json`` for a :class:`NetworkTop` into ``out_dir``.
 
@@ -67,7 +92,7 @@ def write_verilog(top, out_dir, *, name=TOP_NAME):
         "parameters": top.parameters(),
         "network_meta": top.network.meta,
     }
-    text = _convert(top, name)
+    text, _ = fix_time_zero(_convert(top, name))
     verilog_path, json_path = out_dir / f"{name}.v", out_dir / f"{name}.json"
     write_text(verilog_path, text)
     write_text(json_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")

@@ -1,6 +1,7 @@
 """What the hardware must produce for a sample, and the comparison with what it did produce.
 
-Shared by the Amaranth testbench and the cocotb benches (and usable by any other bench):
+Shared by the Amaranth testbench, the cocotb benches and the plain Verilog testbench of
+:mod:`hardware.rtl.testbench` (and usable by any other bench):
 the input beats of a sample (:func:`input_beats`), the expected results from the reference
 simulator and the access model (:func:`expected`, and :func:`expected_counters`: every
 counter port's value at ``done``), the first difference between expected and observed
@@ -12,9 +13,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 __all__ = ["Observed", "input_beats", "expected", "expected_counters", "counter_member",
-           "first_mismatch", "lower_bound_cycles"]
+           "counter_ports", "first_mismatch", "cycle_budget", "lower_bound_cycles"]
 
 COUNTERS = ("spikes", "synops", "membrane_updates")
+#: Output ports of the address-event protocol; every other output port is a counter.
+PROTOCOL_OUTPUTS = ("spike_in__ready", "spike_out__valid", "spike_out__index",
+                    "spike_out__step", "done", "prediction", "error")
 #: Prefix of the access counters' ports (members of ``NetworkTop.counters``).
 ACCESS_PREFIX = "counters__"
 
@@ -149,6 +153,21 @@ def first_mismatch(want, got, *, ignore=()):
     if "cycles" in want and "cycles" not in ignore and got.cycles != want["cycles"]:
         return f"cycles is {got.cycles}, the access model counts {want['cycles']}"
     return None
+
+
+def counter_ports(ports):
+    """Names of the counter ports among ``ports`` (dicts with ``name`` and ``direction``, as
+    in the Verilog sidecar): every output that is not part of the protocol."""
+    return [p["name"] for p in ports
+            if p["direction"] == "output" and p["name"] not in PROTOCOL_OUTPUTS]
+
+
+def cycle_budget(groups, sizes, steps):
+    """A generous bound on the clock cycles of one inference, after which a bench declares the
+    top hung: eight times the work of delivering every input and updating every group in
+    every step (``groups`` as for :func:`lower_bound_cycles`, ``sizes`` the layer sizes)."""
+    work = sum(max(cores) * (n + steps) for cores, n in zip(groups, sizes))
+    return 8 * work + 20 * steps + 100
 
 
 def lower_bound_cycles(groups, trace, sample):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import netlist, ramp
+from . import calibration, netlist, ramp
 from .simulator import deck
 from .technology import DEFAULT
 
@@ -26,7 +26,13 @@ from .technology import DEFAULT
 #: step of the window (K - 1) the transient runs, in steps.
 MAX_STEP_FRACTION = 1 / 5
 ENERGY_STEP_FRACTION = 1 / 20
-TAIL_STEPS = 0.5
+TAIL_STEPS = 0.75
+
+#: A firing counts if the latch rises before the end of the window (model time K - 1) plus
+#: this many steps: the readout latency granted to a crossing in the last step, whose
+#: comparator and latch decide after the crossing itself (half the error bound). Without it
+#: a crossing in the last step was lost whenever the latch rose after the window's end.
+READOUT_STEPS = 0.5
 
 
 def first_crossing(t, v, level, *, last=None):
@@ -111,9 +117,11 @@ class Measurement:
         return doc
 
 
-def transient(neuron, level, tech=DEFAULT, *, end_step=None, step_fraction=MAX_STEP_FRACTION):
-    """The deck of ``neuron`` at ``level`` and the vectors to fetch from it."""
-    circuit = netlist.build(neuron, level, tech)
+def transient(neuron, level, tech=DEFAULT, *, end_step=None, step_fraction=MAX_STEP_FRACTION,
+              trim=None):
+    """The deck of ``neuron`` at ``level`` and the vectors to fetch from it (``trim``: the
+    transistor level's :class:`~hardware.spice.netlist.Trim`)."""
+    circuit = netlist.build(neuron, level, tech, trim)
     end_step = neuron.steps - 1 + TAIL_STEPS if end_step is None else end_step
     sources = netlist.supplies(level)
     vectors = ["v(mem)", "v(fire)"] + [f"i({s.lower()})" for s in sources]
@@ -122,13 +130,24 @@ def transient(neuron, level, tech=DEFAULT, *, end_step=None, step_fraction=MAX_S
     return text, vectors
 
 
+def trim(neuron, level, sim, tech=DEFAULT):
+    """The transistor level's :class:`~hardware.spice.netlist.Trim` for ``neuron``'s fan-in
+    (:mod:`hardware.spice.calibration`); None at the behavioral level."""
+    if level != "transistor":
+        return None
+    return calibration.trim(len(neuron.weights), sim, tech)
+
+
 def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None,
               step_fraction=MAX_STEP_FRACTION):
     """Simulate ``neuron`` at ``level`` in the :class:`~hardware.spice.simulator.Simulator`
-    ``sim``; returns ``(waveforms, wall-clock seconds)``, the waveforms a dict of arrays:
-    ``time``, ``v(mem)``, ``v(fire)`` and the current ``i(...)`` of every supply source."""
+    ``sim`` (the transistor level with its unit current trimmed by
+    :func:`trim`); returns ``(waveforms, wall-clock seconds)``, the waveforms a
+    dict of arrays: ``time``, ``v(mem)``, ``v(fire)`` and the current ``i(...)`` of every
+    supply source."""
     text, vectors = transient(neuron, level, tech, end_step=end_step,
-                              step_fraction=step_fraction)
+                              step_fraction=step_fraction,
+                              trim=trim(neuron, level, sim, tech))
     start = _time.perf_counter()
     wave = sim.run(text, vectors)
     return wave, _time.perf_counter() - start
@@ -139,18 +158,19 @@ def simulate(neuron, level, sim, tech=DEFAULT, *, end_step=None,
     """Simulate ``neuron`` at ``level`` and measure it; returns a :class:`Measurement`."""
     wave, wall = waveforms(neuron, level, sim, tech, end_step=end_step,
                            step_fraction=step_fraction)
-    return measure(neuron, level, wave, tech, wall_s=wall)
+    return measure(neuron, level, wave, tech, wall_s=wall,
+                   trim=trim(neuron, level, sim, tech))
 
 
-def _source_voltage(name, neuron, tech):
+def _source_voltage(name, neuron, tech, trim_):
     if name in ("Vdd", "Vdrv"):
         return tech.vdd_V
     if name == "Vrest":
         return tech.v_rest_V
-    return netlist.bias_voltages(tech)["v" + name[1:].lower()]
+    return netlist.neuron_bias_voltages(neuron, tech, trim_)["v" + name[1:].lower()]
 
 
-def measure(neuron, level, wave, tech=DEFAULT, *, wall_s=0.0):
+def measure(neuron, level, wave, tech=DEFAULT, *, wall_s=0.0, trim=None):
     """A :class:`Measurement` from the waveforms ``wave`` of :func:`transient`'s vectors."""
     t, mem, fire = wave["time"], wave["v(mem)"], wave["v(fire)"]
     half = tech.vdd_V / 2
@@ -161,10 +181,10 @@ def measure(neuron, level, wave, tech=DEFAULT, *, wall_s=0.0):
         fired = membrane
     else:
         fired = first_crossing(t, fire, half)
-    window_end = tech.time_s(neuron.steps - 1)
+    window_end = tech.time_s(neuron.steps - 1 + READOUT_STEPS)
     if fired is not None and fired > window_end:
         fired = None
-    energies = {s: supply_energy(t, _source_voltage(s, neuron, tech), wave[f"i({s.lower()})"])
+    energies = {s: supply_energy(t, _source_voltage(s, neuron, tech, trim), wave[f"i({s.lower()})"])
                 for s in netlist.supplies(level)}
     model = neuron.crossing()
     fire_step = math.inf if fired is None else tech.step(fired)

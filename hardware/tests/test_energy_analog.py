@@ -15,8 +15,9 @@ PJ = 1e-12
 
 def round_model(dt_s=1e-7):
     return spice.AnalogEnergies(
-        synop_sourcing=(1 * PJ, 0.5 * PJ, 2e-6), synop_sinking=(3 * PJ, 0.25 * PJ, 1e-6),
-        e_spike_J=7 * PJ, p_static_W=4e-6, e_idle_J=11 * PJ, technology={"dt_s": dt_s}, fit={})
+        synop_sourcing=(1 * PJ, 0.5 * PJ, 2.0), synop_sinking=(3 * PJ, 0.25 * PJ, 1.0),
+        e_spike_J=7 * PJ, e_spike_per_unit_J=0.5 * PJ, p_static_W=4e-6, e_idle_J=11 * PJ,
+        charge_fixed_C=0.0, charge_per_input_C=1e-13, technology={"dt_s": dt_s}, fit={})
 
 
 def tiny_network():
@@ -38,10 +39,12 @@ def test_analog_energy_of_tiny_network_by_hand():
     # switching: three sourcing events of 2, 1, 1 units and one sinking event of 1 unit
     assert kinds["synapse_switch_J"] == pytest.approx([3 * PJ + 0.5 * PJ * 4 + 3 * PJ + 0.25 * PJ,
                                                        1 * PJ + 0.5 * PJ])
-    # current: sourcing unit-steps 2*2 + 1*1 + 1*5, sinking 1*4; layer 2: 1*2
-    assert kinds["synapse_current_J"] == pytest.approx([2e-6 * 10 * dt + 1e-6 * 4 * dt,
-                                                        2e-6 * 2 * dt])
-    assert kinds["spike_J"] == pytest.approx([7 * PJ, 7 * PJ])
+    # current: sourcing unit-steps 2*2 + 1*1 + 1*5, sinking 1*4; layer 2: 1*2; one
+    # unit-step is Q(n) / theta = 3e-13 / 3 = 2e-13 / 2 = 1e-13 C in both layers
+    assert kinds["synapse_current_J"] == pytest.approx([2.0 * 10e-13 + 1.0 * 4e-13,
+                                                        2.0 * 2e-13])
+    # one spike in each layer, of neurons with 3 weight units each
+    assert kinds["spike_J"] == pytest.approx([8.5 * PJ, 8.5 * PJ])
     assert kinds["idle_J"] == pytest.approx([22 * PJ, 11 * PJ])
     assert kinds["wait_J"] == pytest.approx([4e-6 * 9 * dt, 4e-6 * 5 * dt])
     assert result.static_J.tolist() == [0.0]
@@ -55,8 +58,7 @@ def test_analog_energy_equals_the_spice_model_neuron_by_neuron():
     trace = reference.simulate(net, x)
     model = round_model()
     result, events = energy.analog_inference_energy(model, net, trace)
-    coef = np.array([model.e_idle_J, model.p_static_W, *model.synop_sourcing,
-                     *model.synop_sinking, model.e_spike_J])
+    coef = model.coefficients()
     for l, layer in enumerate(net.layers):
         for b in range(len(x)):
             expected = 0.0
@@ -64,5 +66,7 @@ def test_analog_energy_equals_the_spice_model_neuron_by_neuron():
                 neuron = Neuron.from_layer(net, l, i, trace.spike_steps[l][b])
                 step = trace.spike_steps[l + 1][b, i]
                 fire = math.inf if step == net.steps else int(step)
-                expected += float(np.dot(spice.features(neuron, fire, 1e-7), coef))
+                row = spice.features(neuron, fire, 1e-7,
+                                     model.charge_to_fire_C(layer.n_in))
+                expected += float(np.dot(row, coef))
             assert result.per_layer_J[b, l] == pytest.approx(expected, rel=1e-12)

@@ -243,8 +243,9 @@ def test_analog_part_prices_the_same_samples_with_the_spice_model(run, capsys):
     spice = pytest.importorskip("hardware.spice.energy_model")
     run_dir, net, root, images, labels = run
     model = spice.AnalogEnergies(
-        synop_sourcing=(1 * PJ, 0.5 * PJ, 2e-6), synop_sinking=(3 * PJ, 0.25 * PJ, 1e-6),
-        e_spike_J=7 * PJ, p_static_W=4e-6, e_idle_J=11 * PJ,
+        synop_sourcing=(1 * PJ, 0.5 * PJ, 1.8), synop_sinking=(3 * PJ, 0.25 * PJ, 0.1),
+        e_spike_J=7 * PJ, e_spike_per_unit_J=0.1 * PJ, p_static_W=4e-6, e_idle_J=11 * PJ,
+        charge_fixed_C=2.5e-13, charge_per_input_C=3e-16,
         technology={"name": "test", "dt_s": 1e-7}, fit={"held_out": {"rms_rel": 0.01}})
     spice.save(model, run_dir)
     status, out, err = main(["energy", str(run_dir), "--samples", "8", "--data-dir", str(root)],
@@ -269,7 +270,7 @@ def test_analog_part_prices_the_same_samples_with_the_spice_model(run, capsys):
 
 def test_corrupt_analog_model_is_one_line_error(run, capsys):
     run_dir, net, root, images, labels = run
-    (run_dir / "analog_energy.json").write_text('{"schema_version": 1}')
+    (run_dir / "analog_energy.json").write_text('{"schema_version": 2}')
     status, out, err = main(["energy", str(run_dir), "--samples", "3", "--data-dir", str(root)],
                             capsys)
     assert status == 2

@@ -1,9 +1,13 @@
+"""``ttfs run`` and the pipeline it calls (flow.pipeline): the order and configs of the
+steps, checks that fail without stopping the flow, bad input naming the step."""
 import json
+from pathlib import Path
 
 import pytest
 
-from flow import cli, run_cmd
-from flow.run_cmd import DemoConfig
+from flow import cli, pipeline, run_cmd
+from flow.api import CosimConfig, QuantizeConfig
+from flow.pipeline import FlowConfig, Step
 from hardware import tools
 
 
@@ -14,16 +18,24 @@ def main(argv, capsys):
     return exit_info.value.code, out, err
 
 
-def test_pipeline_order_and_arguments(tmp_path):
-    config = DemoConfig(out=tmp_path / "demo", simulators=("icarus", "verilator"))
-    labels = [label for label, _ in run_cmd.stages(config)]
-    assert labels == ["data", "train", "quantize", "export-verilog", "cosim (icarus)",
-                      "cosim (verilator)", "spice", "energy"]
-    plan = dict(run_cmd.stages(config))
-    assert plan["quantize"] == ["quantize", str(tmp_path / "demo"), "--weight-bits", "8",
-                                "--steps", "64", "--test-samples", "1000"]
-    assert plan["cosim (verilator)"][-6:] == ["--sim", "verilator", "--samples", "3", "--out",
-                                              str(tmp_path / "demo" / "cosim_verilator.json")]
+def test_pipeline_order_and_configs(tmp_path):
+    config = FlowConfig(out=tmp_path / "demo", simulators=("icarus", "verilator"))
+    plan = pipeline.stages(config)
+    assert [step.label for step in plan] == [
+        "data", "train", "quantize", "export-verilog", "cosim (icarus)", "cosim (verilator)",
+        "spice", "energy"]
+    steps = {step.label: step for step in plan}
+    assert steps["quantize"].args == (tmp_path / "demo",)
+    assert steps["quantize"].config == QuantizeConfig(weight_bits=8, steps=64,
+                                                      test_samples=1000)
+    assert steps["train"].config.arch == (784, 100, 10)
+    assert steps["cosim (verilator)"].config == CosimConfig(
+        sim="verilator", samples=3, out=tmp_path / "demo" / "cosim_verilator.json")
+
+
+def test_run_does_not_go_through_the_parser():
+    source = Path(run_cmd.__file__).read_text() + Path(pipeline.__file__).read_text()
+    assert "_actions" not in source and "parse_args" not in source
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -31,9 +43,9 @@ def test_pipeline_order_and_arguments(tmp_path):
     ({"hidden": ()}, "hidden must be positive layer sizes, not ()"),
     ({"simulators": ("modelsim",)}, "simulators must be among icarus, verilator, not 'modelsim'"),
 ])
-def test_demo_config_rejects_bad_values(changes, message):
+def test_flow_config_rejects_bad_values(changes, message):
     with pytest.raises(ValueError, match=f"^{message.replace('(', '[(]').replace(')', '[)]')}$"):
-        DemoConfig(**changes)
+        FlowConfig(**changes)
 
 
 def test_missing_simulator_is_one_line_error_before_any_stage(tmp_path, capsys, monkeypatch):
@@ -64,65 +76,51 @@ def test_run_end_to_end_on_tiny_configuration(tmp_path, capsys):
     assert "missing" not in doc["analog"]
 
 
-class _FakeStages:
-    """Subcommands that touch a file and return a given status (or raise)."""
+class _Result:
+    def __init__(self, failures):
+        self.failures = failures
 
-    calls = []
 
-    @classmethod
-    def add_parser(cls, subparsers):
-        for name in ("fake-ok", "fake-check", "fake-stop", "fake-raise"):
-            p = subparsers.add_parser(name)
-            p.add_argument("out")
-            p.set_defaults(handler=lambda args, name=name: cls.handle(name, args))
-
-    @classmethod
-    def handle(cls, name, args):
-        cls.calls.append(name)
-        from pathlib import Path
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / f"{name}.txt").write_text(name)
-        if name == "fake-raise":
-            raise ValueError("network.json not found: run `ttfs quantize` first")
-        return {"fake-ok": 0, "fake-check": 1, "fake-stop": 2}[name]
+def _fake(name, out, _config):
+    """A stage that writes one file and passes, fails its check, or meets bad input."""
+    _fake.calls.append(name)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / f"{name}.txt").write_text(name)
+    if name == "fake-raise":
+        raise ValueError("network.json not found: run `ttfs quantize` first")
+    return _Result(("3 of 4 samples differ",) if name == "fake-check" else ())
 
 
 @pytest.fixture
-def fake_flow(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "STAGES", cli.STAGES + [_FakeStages])
+def fake_flow(monkeypatch):
     monkeypatch.setattr(tools, "require", lambda name: None)
-    _FakeStages.calls = []
+    _fake.calls = []
 
     def plan(names):
-        monkeypatch.setattr(run_cmd, "stages", lambda config: [
-            (n, [n, str(config.out)]) for n in names])
+        monkeypatch.setattr(pipeline, "stages", lambda config: [
+            Step(n, lambda out, c, n=n: _fake(n, out, c), (config.out,), None) for n in names])
     return plan
 
 
 def test_failed_check_goes_on_and_ends_with_status_1(fake_flow, tmp_path):
-    fake_flow(["fake-ok", "fake-check", "fake-ok"])
+    fake_flow(["fake-ok", "fake-check", "fake-ok2"])
     lines = []
-    status, artifacts = run_cmd.run_pipeline(DemoConfig(out=tmp_path / "d"), report=lines.append)
-    assert status == 1
-    assert _FakeStages.calls == ["fake-ok", "fake-check", "fake-ok"]
+    result = pipeline.run_flow(FlowConfig(out=tmp_path / "d"), report=lines.append)
+    assert (result.status, result.failed) == (1, ("fake-check",))
+    assert _fake.calls == ["fake-ok", "fake-check", "fake-ok2"]
+    assert lines[1].startswith("[fake-check] finished in ")
+    assert lines[1].endswith("s; check failed: 3 of 4 samples differ")
     assert lines[-1] == "ttfs run: checks failed in: fake-check"
-    assert artifacts["fake-check"] == [tmp_path / "d" / "fake-check.txt"]
-
-
-def test_usage_error_stops_the_flow(fake_flow, tmp_path):
-    fake_flow(["fake-ok", "fake-stop", "fake-ok"])
-    status, artifacts = run_cmd.run_pipeline(DemoConfig(out=tmp_path / "d"), report=lambda l: 0)
-    assert status == 2
-    assert _FakeStages.calls == ["fake-ok", "fake-stop"]
+    assert result.artifacts["fake-check"] == [tmp_path / "d" / "fake-check.txt"]
 
 
 def test_bad_input_in_a_stage_is_one_line_error_naming_it(fake_flow, tmp_path, capsys):
-    fake_flow(["fake-ok", "fake-raise", "fake-ok"])
+    fake_flow(["fake-ok", "fake-raise", "fake-ok2"])
     status, out, err = main(["run", "--out", str(tmp_path / "d")], capsys)
     assert status == 2
-    assert err == (f"ttfs: error: stage fake-raise (`ttfs fake-raise {tmp_path / 'd'}`): "
-                   f"network.json not found: run `ttfs quantize` first\n")
-    assert _FakeStages.calls == ["fake-ok", "fake-raise"]
+    assert err == ("ttfs: error: step fake-raise: network.json not found: run `ttfs quantize` "
+                   "first\n")
+    assert _fake.calls == ["fake-ok", "fake-raise"]
 
 
 def test_artifact_listing_collapses_build_folders(tmp_path):

@@ -43,8 +43,9 @@ def make_base_run(run):
     (run / "cosim.json").write_text(json.dumps({"simulator": "icarus", "indices": [0, 1, 2],
                                                 "per_sample": samples}))
     energy_model.save(energy_model.AnalogEnergies(
-        synop_sourcing=(1e-15, 1e-16, 1e-9), synop_sinking=(1e-15, 1e-16, 1e-9),
-        e_spike_J=1e-14, p_static_W=1e-7, e_idle_J=1e-15,
+        synop_sourcing=(1e-15, 1e-16, 1.8), synop_sinking=(1e-15, 1e-16, 0.0),
+        e_spike_J=1e-14, e_spike_per_unit_J=1e-16, p_static_W=1e-7, e_idle_J=1e-15,
+        charge_fixed_C=2.5e-13, charge_per_input_C=3e-16,
         technology={"name": "fuzz fixture", "dt_s": 1e-9}, fit={}), run)
     _cli(["energy", str(run), "--samples", "3"])
     return run

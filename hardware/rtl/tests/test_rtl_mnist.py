@@ -32,3 +32,17 @@ def test_rtl_mnist_network_matches_reference_on_icarus(trained_mnist_run, ttfs_s
 @pytest.mark.verilator
 def test_rtl_mnist_network_matches_reference_on_verilator(trained_mnist_run, ttfs_subprocess):
     _check_cosim(ttfs_subprocess, trained_mnist_run, "verilator")
+
+
+@pytest.mark.icarus
+def test_rtl_mnist_export_testbench_passes_on_icarus_alone(trained_mnist_run, ttfs_subprocess,
+                                                           tmp_path):
+    from hardware.rtl.testbench import run_testbench
+
+    status, output = ttfs_subprocess("export-verilog", trained_mnist_run, "--out", tmp_path,
+                                     "--lanes", 4, "--testbench", SAMPLES, "--offset", 10)
+    assert status == 0, output
+    assert "test images 10..13" in output
+    result = run_testbench(tmp_path, sim="icarus")
+    assert result.passed, result.output
+    assert result.output.startswith(f"PASS: {SAMPLES} samples")

@@ -98,10 +98,10 @@ def test_spice_cmd_mean_synop_energy_over_reference_events(run_dir):
     net = network_io.load(run_dir)
     rng = np.random.default_rng(0)
     steps = rng.integers(0, net.steps + 1, (3, 50))
-    model = AnalogEnergies((1e-15, 2e-15, 3e-7), (4e-15, 5e-15, 0.0), 0.0, 0.0, 0.0,
-                           DEFAULT.to_json(), {})
+    model = AnalogEnergies((1e-15, 2e-15, 1.8), (4e-15, 5e-15, 0.0), 0.0, 0.0, 0.0, 0.0,
+                           2.5e-13, 3e-16, DEFAULT.to_json(), {})
     trace = reference.simulate(net, steps)
-    K, dt = net.steps, DEFAULT.dt_s
+    K = net.steps
     for l, layer in enumerate(net.layers):
         total, count = 0.0, 0
         for b in range(len(steps)):
@@ -109,7 +109,8 @@ def test_spice_cmd_mean_synop_energy_over_reference_events(run_dir):
                 for i, fire in enumerate(trace.spike_steps[l + 1][b]):
                     if s <= K - 2 and fire > s:
                         total += float(model.synop_J(layer.weight[i, j],
-                                                     (min(fire, K - 1) - s) * dt))
+                                                     min(fire, K - 1) - s,
+                                                     layer.threshold, layer.n_in))
                         count += 1
         assert count == trace.synops[:, l + 1].sum()
         assert mean_synop_J(model, net, steps)[l] == pytest.approx(total / count, rel=1e-12)

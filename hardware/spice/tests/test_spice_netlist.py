@@ -28,26 +28,54 @@ def test_netlist_matches_golden_deck(level):
 
 def test_netlist_behavioral_maps_weights_and_threshold():
     text = str(netlist.behavioral(NEURON))
-    c_mem = 20 * DEFAULT.i_unit_A * DEFAULT.dt_s / DEFAULT.v_swing_V
-    assert f"Cmem mem 0 {c_mem:.9g} ic={DEFAULT.v_rest_V}" in text
+    assert f"Cmem mem 0 {DEFAULT.c_mem_F:.9g} ic={DEFAULT.v_rest_V}" in text
+    i_unit = DEFAULT.c_mem_F * DEFAULT.v_swing_V / (20 * DEFAULT.dt_s)
     # step 4 carries weights 5 and 2 of the same sign: one source of 7 units
-    assert f"Bp4 vdd mem i={7 * DEFAULT.i_unit_A:.9g}*" in text
-    assert f"Bn2 mem 0 i={2 * DEFAULT.i_unit_A:.9g}*" in text
+    assert f"Bp4 vdd mem i={7 * i_unit:.9g}*" in text
+    assert f"Bn2 mem 0 i={2 * i_unit:.9g}*" in text
     # the input at step 9 is never delivered (K - 2 = 8), the zero weight never drives
     assert "s9" not in text and "Bp1" not in text
 
 
-def test_netlist_transistor_merges_cells_of_a_step():
+def test_netlist_transistor_merges_dacs_of_a_step():
     text = str(netlist.transistor(NEURON))
-    assert "Xp4 vdd bp vcp_src sb4 mem syn_p units=7" in text
-    assert "Xn2 bn vcn_src sp2 mem syn_n units=2" in text
-    assert "Xpidle vdd bp vcp_src vdd mem syn_p units=1" in text
+    # step 4: two synapses of 5 and 2 units: 7 unit sources, two switches and cascodes
+    assert "Xp4 vdd bp vcp_src sb4 mem syn_p switches=2 units=7" in text
+    assert "Xn2 bn vcn_src sp2 mem syn_n switches=1 units=2" in text
+    # every other DAC is open: 6 inputs, 4 sourcing ones spike (steps 0 and 4), 1 sinking
+    assert "Xpoff vdd bp vcp_src vdd mem syn_p switches=3 units=3" in text
+    assert "Xnoff bn vcn_src 0 mem syn_n switches=5 units=5" in text
+    # every device has its diffusions
+    assert all(" ad=" in line and " pd=" in line for line in text.splitlines()
+               if line.startswith("M"))
 
 
-def test_netlist_threshold_voltage_is_the_swing():
+def test_netlist_unit_current_from_capacitor_threshold_and_step():
     for threshold in (1, 20, 4096):
-        c = DEFAULT.c_mem_F(threshold)
-        assert threshold * DEFAULT.i_unit_A * DEFAULT.dt_s / c == pytest.approx(DEFAULT.v_swing_V)
+        i_unit = DEFAULT.i_unit_A(threshold)
+        assert threshold * i_unit * DEFAULT.dt_s == pytest.approx(DEFAULT.c_mem_F
+                                                                  * DEFAULT.v_swing_V)
+    trim = netlist.Trim(charge_C=4e-13)
+    assert netlist.neuron_unit_current_A(NEURON, DEFAULT, trim) == pytest.approx(
+        4e-13 / (20 * DEFAULT.dt_s))
+
+
+def test_netlist_membrane_parasitics_grow_with_the_fan_in():
+    def charge(n):
+        return netlist.membrane_parasitics(netlist.Neuron(np.ones(n, dtype=np.int64),
+                                                          np.zeros(n, dtype=np.int64), 1, 2))
+    per_input = (charge(101) - charge(1)) / 100
+    # two cascode drains of 0.3 um: junction + overlap, about 0.7 fF each over 0.25 V
+    assert 0.2e-15 < per_input < 0.5e-15
+    assert charge(1) < 0.01 * DEFAULT.c_mem_F * DEFAULT.v_swing_V
+
+
+def test_netlist_junction_charge_integrates_the_depletion_capacitance():
+    card = DEFAULT.model("nsw")
+    v = np.linspace(0.0, 1.0, 20001)
+    c = (card.cj_F_per_m2 * 1e-12 / (1 + v / card.pb_V) ** card.mj
+         + card.cjsw_F_per_m * 4e-6 / (1 + v / card.pb_V) ** card.mjsw)
+    assert card.junction_charge_C(1.0, 1e-12, 4e-6) == pytest.approx(np.trapezoid(c, v), rel=1e-6)
 
 
 def _square_law(model, vgs, vds, vsb, w, l):
@@ -57,22 +85,26 @@ def _square_law(model, vgs, vds, vsb, w, l):
 
 
 def test_netlist_bias_gives_unit_current_with_cascode_in_saturation():
-    t = DEFAULT
-    bias = netlist.bias_voltages(t)
+    t, i_unit, units = DEFAULT, 5e-9, 31
+    bias = netlist.bias_voltages(t, i_unit, units)
     pcs, pcas = t.model("pcs"), t.model("pcas")
     v_mid = t.v_rest_V + t.v_swing_V / 2
-    vsd = np.sqrt(2 * t.i_unit_A / (pcs.kp_A_per_V2 * t.w_cs_m / t.l_cs_m)) + t.cascode_margin_V
-    current = _square_law(pcs, t.vdd_V - bias["vbp"], vsd, 0.0, t.w_cs_m, t.l_cs_m)
-    assert current == pytest.approx(t.i_unit_A, rel=1e-6)
+    vsd = np.sqrt(2 * i_unit / (pcs.kp_A_per_V2 * t.w_cs_m / t.l_cs_m)) + t.cascode_margin_V
+    assert _square_law(pcs, t.vdd_V - bias["vbp"], vsd, 0.0, t.w_cs_m, t.l_cs_m) == \
+        pytest.approx(i_unit, rel=1e-6)
+    # the cascode of the largest synapse holds the DAC node at vdd - vsd
     x = t.vdd_V - vsd
     cascode = _square_law(pcas, x - bias["vcp"], x - v_mid, vsd, t.w_cas_m, t.l_cas_m)
-    assert cascode == pytest.approx(t.i_unit_A, rel=1e-6)
+    assert cascode == pytest.approx(units * i_unit, rel=1e-6)
     ncs, ncas = t.model("ncs"), t.model("ncas")
-    vds = np.sqrt(2 * t.i_unit_A / (ncs.kp_A_per_V2 * t.w_cs_m / t.l_cs_m)) + t.cascode_margin_V
+    vds = np.sqrt(2 * i_unit / (ncs.kp_A_per_V2 * t.w_cs_m / t.l_cs_m)) + t.cascode_margin_V
     assert _square_law(ncs, bias["vbn"], vds, 0.0, t.w_cs_m, t.l_cs_m) == pytest.approx(
-        t.i_unit_A, rel=1e-6)
+        i_unit, rel=1e-6)
     assert _square_law(ncas, bias["vcn"] - vds, v_mid - vds, vds, t.w_cas_m,
-                       t.l_cas_m) == pytest.approx(t.i_unit_A, rel=1e-6)
+                       t.l_cas_m) == pytest.approx(units * i_unit, rel=1e-6)
+    # operating region: both cascodes stay saturated over the whole swing, floor included
+    assert x - t.v_fire_V > x - bias["vcp"] - abs(pcas.vto_V)
+    assert t.v_floor_V - vds > bias["vcn"] - vds - ncas.vto_V
 
 
 def test_netlist_rejects_unknown_level():
@@ -91,7 +123,10 @@ def test_netlist_neuron_checks_its_inputs():
 
 
 def test_netlist_technology_checks_its_parameters():
-    with pytest.raises(ValueError, match="i_unit_A must be a positive number, not -1"):
-        DEFAULT.with_(i_unit_A=-1)
-    with pytest.raises(ValueError, match="need 0 < v_rest_V < v_rest_V \\+ v_swing_V < vdd_V"):
+    with pytest.raises(ValueError, match="c_mem_F must be a positive number, not -1"):
+        DEFAULT.with_(c_mem_F=-1)
+    with pytest.raises(ValueError, match="need 0 < v_floor_V < v_rest_V < v_rest_V \\+ "
+                                         "v_swing_V < vdd_V"):
         DEFAULT.with_(v_swing_V=1.5)
+    with pytest.raises(ValueError, match="threshold must be at least 1, not 0"):
+        DEFAULT.i_unit_A(0)

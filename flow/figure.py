@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from .files import atomic_write
+from model.files import atomic_write
 
 
 def _pyplot():
@@ -72,7 +72,7 @@ def plot_tradeoff(rows, out, *, title=""):
     ``rows`` are dicts with ``label`` (series name), ``test_accuracy``, ``firing_rate``
     (list per hidden layer) and ``firing_rate_mean``; points of a series are joined in order
     of firing rate. Rows that also hold ``test_accuracy_std``, ``firing_rate_std`` and
-    ``firing_rate_mean_std`` (as :func:`model.sweep.aggregate` writes) get error bars of
+    ``firing_rate_mean_std`` (as :func:`flow.sweep.aggregate` writes) get error bars of
     that size. Returns the output path.
     """
     plt = _pyplot()

@@ -20,9 +20,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .files import write_text
+from model.files import write_text
+from model.regularizer import REGULARIZERS
+
 from .figure import plot_tradeoff
-from .regularizer import REGULARIZERS
 
 
 def plan(base, *, regs, gamma2s, v_hats=(), seeds=None):
@@ -62,7 +63,7 @@ def plan(base, *, regs, gamma2s, v_hats=(), seeds=None):
 def _run_point(out_dir, config, threads):
     import torch
 
-    from .train import train
+    from model.train import train
 
     torch.set_num_threads(threads)
     metrics_path = Path(out_dir) / "metrics.json"
@@ -121,7 +122,7 @@ def collect(run_dirs):
     differ in anything but the regularizer, ``gamma2``, ``v_hat``, seed and epochs (data
     set, architecture, learning rate, ...), which one table and plot cannot compare.
     """
-    from .train import TrainConfig
+    from model.train import TrainConfig
 
     rows, first = [], None
     for run_dir in map(Path, run_dirs):
