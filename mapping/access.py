@@ -152,13 +152,13 @@ class AccessCounts:
 # --- the model of the core (hardware/rtl, docs/rtl.md) ------------------------------------
 #
 # Per computing layer l with cores c of g_c = ceil(neurons_c / lanes) groups, G = max g_c,
-# and D_l the spikes of layer l - 1 at steps <= K - 2 (the ones delivered):
-#   deliver operations of core c = D_l * g_c, update operations = K * g_c;
-#   a deliver reads one weight word (all lanes, fired or not) and reads and writes the
-#   group's state word; an update reads and writes the state word; every lane's adder and
-#   comparator runs on every operation of its core.
-# A spike list holds one entry per (step, group) with a spike; entries of step K - 1 are
-# read only from the output layer's list (the others would feed a step that never runs).
+# and D_l the spikes of layer l - 1 at steps <= K - 2 (the ones delivered): each step, the
+# layer takes its groups one after the other; a group's state word is read once, receives
+# every spike of the step (one weight word read, all lanes, fired or not) and is updated
+# and written back once. So per core: deliver operations D_l * g_c, updates K * g_c, state
+# reads and writes K * g_c. The spike list feeding layer l is read once per group pass (G
+# times per step); the output layer's list is read once (drained). A list holds one entry
+# per (step, group) with a spike; entries of step K - 1 are read only from the output list.
 
 
 def lanes_per_layer(lanes, n_layers):
@@ -180,6 +180,12 @@ def core_groups(allocation, layer, lanes):
 def index_bits(count):
     """Bits of an index in ``range(max(count, 2))``, as the RTL declares it."""
     return max(1, (max(count, 2) - 1).bit_length())
+
+
+def _stored_mask_bits(mask_bits):
+    """A spike-list entry stores its mask of one bit per lane of each core, unless there is
+    one lane in all: then the mask is always 1 and not stored."""
+    return mask_bits if mask_bits > 1 else 0
 
 
 def _per_step(spike_steps, K):
@@ -216,7 +222,7 @@ def _core_accesses(name, layer, core, groups, n_in, lanes, widths, weight_bits, 
         MemoryAccesses(f"{name}.weight", "weight", layer, core, max(n_in * groups, 2),
                        lanes * weight_bits, deliver, np.zeros_like(deliver)),
         MemoryAccesses(f"{name}.state", "state", layer, core, max(groups, 2),
-                       lanes * (sb + pb + 1), deliver + update, deliver + update)]
+                       lanes * (sb + pb + 1), update, update)]
     ops = [OpCounts(f"{name}.slope_add", "add", layer, core, sb, lanes * deliver),
            OpCounts(f"{name}.potential_add", "add", layer, core, pb, lanes * update),
            OpCounts(f"{name}.threshold_compare", "compare", layer, core, pb, lanes * update)]
@@ -243,30 +249,34 @@ def count_accesses(network, allocation, trace, *, lanes):
     K, L = network.steps, len(network.layers)
     lanes = lanes_per_layer(lanes, L)
     per_step = [_per_step(np.asarray(s, dtype=np.int64), K) for s in trace.spike_steps]
-    n_in = network.sizes[0]
-    memories = [MemoryAccesses("l0.spikes", "spike_list", 0, None, 2 * n_in,
-                               index_bits(n_in) + 1, per_step[0][:, :K - 1].sum(axis=1),
-                               per_step[0][:, :K].sum(axis=1))]
-    ops, step_cycles = [], []
-    for l, (layer, widths) in enumerate(zip(network.layers, network.widths), start=1):
-        groups, b = core_groups(allocation, l - 1, lanes[l - 1]), lanes[l - 1]
+    groups = [core_groups(allocation, l, lanes[l]) for l in range(L)]
+    # entries per step of each spike list: one per input spike for the input's list
+    entries = [per_step[0][:, :K]] + [
+        _entries_per_step(trace.spike_steps[l], allocation.layer_cores(l - 1), lanes[l - 1], K)
+        for l in range(1, L + 1)]
+    widths = [index_bits(network.sizes[0])] + [
+        index_bits(max(g)) + _stored_mask_bits(len(g) * b) for g, b in zip(groups, lanes)]
+    memories, ops = [], []
+    for l in range(L + 1):
+        # a list feeding a layer is read once per group pass; the output list once
+        passes = max(groups[l]) if l < L else 1
+        read = entries[l][:, :K - 1] if l < L else entries[l]
+        depth = 2 * (network.sizes[0] if l == 0 else max(groups[l - 1]))
+        memories.append(MemoryAccesses(f"l{l}.spikes", "spike_list", l, None, depth, widths[l],
+                                       passes * read.sum(axis=1), entries[l].sum(axis=1)))
+    for l, (layer, width) in enumerate(zip(network.layers, network.widths), start=1):
         delivered = per_step[l - 1][:, :K - 1].sum(axis=1)
-        for c, g in enumerate(groups):
-            more_memories, more_ops = _core_accesses(
-                f"l{l}.c{c}", l, c, g, layer.n_in, b, widths, network.weight_bits, delivered, K)
+        for c, g in enumerate(groups[l - 1]):
+            more_memories, more_ops = _core_accesses(f"l{l}.c{c}", l, c, g, layer.n_in,
+                                                     lanes[l - 1], width, network.weight_bits,
+                                                     delivered, K)
             memories += more_memories
             ops += more_ops
-        entries = _entries_per_step(trace.spike_steps[l], allocation.layer_cores(l - 1), b, K)
-        read = entries if l == L else entries[:, :K - 1]
-        memories.append(MemoryAccesses(
-            f"l{l}.spikes", "spike_list", l, None, 2 * max(groups),
-            index_bits(max(groups)) + len(groups) * b, read.sum(axis=1), entries.sum(axis=1)))
-        step_cycles.append(_step_cycles(per_step[l - 1], max(groups), K))
     out = per_step[L][:, :K]
     ops.append(OpCounts(f"l{L}.argmax_compare", "compare", L, None,
                         network.widths[-1].potential_bits,
-                        np.full(len(out), lanes[-1] * sum(core_groups(allocation, L - 1,
-                                                                      lanes[-1])))))
+                        np.full(len(out), lanes[-1] * sum(groups[-1]))))
+    step_cycles = [_step_cycles(per_step[l], max(groups[l]), K) for l in range(L)]
     return AccessCounts(memories=tuple(memories), ops=tuple(ops),
                         input_beats=np.maximum(per_step[0][:, :K].sum(axis=1), 1),
                         output_beats=out.sum(axis=1),

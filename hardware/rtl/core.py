@@ -6,7 +6,11 @@ from then on); this module only states how the core schedules it. Neurons are pr
 *groups* of ``lanes``: neuron ``n`` is lane ``n % lanes`` of group ``n // lanes``. The weight
 memory holds one word of ``lanes`` weights per (input, group) at address
 ``input * groups + group``. Each operation is a two-stage pipeline: stage 1 reads the weight
-word, stage 2 updates the registers of the group, so one operation issues every cycle.
+word, stage 2 updates the registers of the group, so one operation issues every cycle. The
+layer runs a group's operations back to back (its deliveries, then its update), so the
+group's state word is read from the state memory by the first operation only, carried in
+registers through the others and written back by the update: a delivery costs one weight
+read and one add per lane, no state traffic.
 """
 import math
 
@@ -80,7 +84,9 @@ class SpikingCore(wiring.Component):
     The core executes operations issued by its layer's controller, one per cycle: *deliver*
     input ``input`` to group ``group`` (``slope += w`` on lanes that have not fired) or
     *update* group ``group`` for step ``step`` (``v += slope`` on lanes that have not fired,
-    then fire if ``v >= threshold``). Results appear one cycle after issue (stage 2).
+    then fire if ``v >= threshold``). Results appear one cycle after issue (stage 2). The
+    first operation on a group is issued with ``load``, the following ones on the same group
+    without, and the last one is its update, which writes the state back.
 
     Parameters
     ----------
@@ -101,6 +107,9 @@ class SpikingCore(wiring.Component):
         zero all neurons and counters (operations issued in the same cycle are dropped)
     deliver, update : In(1)
         issue a deliver or an update operation (not both)
+    load : In(1)
+        the operation is the first on its group: read the group's state word from memory
+        (otherwise it continues from the previous operation's result, on the same group)
     input : In(range(n_inputs))
         input index of a deliver operation
     group : In(range(groups))
@@ -117,7 +126,7 @@ class SpikingCore(wiring.Component):
         event counts since the last ``clear``, as defined by :mod:`mapping.reference`
     weight_reads, state_reads, state_writes : Out
         enabled memory ports since the last ``clear``: one weight word per deliver, one
-        state word read and written per operation
+        state word read per ``load`` and written per update
     slope_adds, potential_adds, threshold_compares : Out
         single-lane operations since the last ``clear``: every lane's slope adder runs on a
         deliver, its ``v + slope`` adder and threshold comparator on an update
@@ -148,6 +157,7 @@ class SpikingCore(wiring.Component):
             "clear": In(1),
             "deliver": In(1),
             "update": In(1),
+            "load": In(1),
             "input": In(range(max(n_inputs, 2))),
             "group": In(range(max(self.groups, 2))),
             "fired": Out(self._lanes),
@@ -207,7 +217,7 @@ class SpikingCore(wiring.Component):
             shape=unsigned(lanes * lane_bits), depth=max(groups, 2), init=[])
         store = state.write_port()
         fetch = state.read_port(transparent_for=(store,))
-        m.d.comb += [fetch.addr.eq(self.group), fetch.en.eq(deliver | update)]
+        m.d.comb += [fetch.addr.eq(self.group), fetch.en.eq((deliver | update) & self.load)]
         # a group not written since `clear` reads as zero: no cycles spent clearing memory
         written = Signal(groups)
         # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
@@ -216,9 +226,13 @@ class SpikingCore(wiring.Component):
         s2_deliver = Signal()
         s2_update = Signal()
         s2_group = Signal.like(self.group)
-        m.d.sync += [s2_deliver.eq(deliver), s2_update.eq(update), s2_group.eq(self.group)]
+        s2_load = Signal()
+        m.d.sync += [s2_deliver.eq(deliver), s2_update.eq(update), s2_group.eq(self.group),
+                     s2_load.eq(self.load)]
         word = Signal.like(fetch.data)
-        m.d.comb += word.eq(Mux(written.bit_select(s2_group, 1), fetch.data, 0))
+        carried = Signal.like(fetch.data)   # the previous operation's result, same group
+        m.d.comb += word.eq(Mux(s2_load, Mux(written.bit_select(s2_group, 1), fetch.data, 0),
+                                carried))
 
         open_lanes, fire_lanes, busy_lanes, next_lanes = [], [], [], []
         for b in range(lanes):
@@ -238,8 +252,10 @@ class SpikingCore(wiring.Component):
             busy_lanes.append(s2_update & ~f & (s != 0))
             m.d.comb += [self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
         m.d.comb += [store.addr.eq(s2_group), store.data.eq(Cat(*next_lanes)),
-                     store.en.eq(s2_deliver | s2_update)]
+                     store.en.eq(s2_update)]
         with m.If(s2_deliver | s2_update):
+            m.d.sync += carried.eq(Cat(*next_lanes))
+        with m.If(s2_update):
             m.d.sync += written.bit_select(s2_group, 1).eq(1)
 
         fired = Signal(lanes)

@@ -1,10 +1,12 @@
 """A computing layer: its cores in lockstep and the controller that runs one step.
 
-A step has two phases. *Deliver*: for each spike the previous layer emitted one step
-earlier (read from its :class:`~hardware.rtl.spikelist.SpikeList`), issue one deliver
-operation per group to every core. *Update*: issue one update operation per group. The
-cores of a layer share the group counter, running ``max(groups)`` operations per spike;
-a core whose own groups are exhausted sits the extra cycle out. Fired lanes of all cores of
+The layer takes its groups one after the other (group-major). With spikes to deliver (those
+the previous layer emitted one step earlier, read from its
+:class:`~hardware.rtl.spikelist.SpikeList`), group ``g`` receives one deliver operation per
+spike and then its update, and the list is rewound for the next group; so each group's
+state is read once and written once per step, whatever the number of spikes. Without
+spikes the groups are updated in one sweep. The cores of a layer share the group counter;
+a core whose own groups are exhausted sits the extra groups out. Fired lanes of all cores of
 one group form one spike-list entry. The counters are the sums over the cores.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
@@ -39,6 +41,8 @@ class Layer(wiring.Component):
         falls, which may be the next ``start``
     source_valid, source_index, source_ready, source_done, source_last, source_pending
         the spikes to deliver, from the previous layer's spike list
+    source_rewind : Out(1)
+        with the last spike of a group's pass: read the spikes again for the next group
     write, write_group, write_mask : Out
         an entry of spikes emitted now, for this layer's spike list
     argmax : Out(range(n_neurons))
@@ -79,6 +83,7 @@ class Layer(wiring.Component):
             "source_done": In(1),
             "source_last": In(1),
             "source_pending": In(1),
+            "source_rewind": Out(1),
             "write": Out(1),
             "write_group": Out(range(max(self.groups, 2))),
             "write_mask": Out(len(cores) * first.lanes),
@@ -123,33 +128,40 @@ class Layer(wiring.Component):
         s2_group = Signal.like(group)
         m.d.sync += [s2_update.eq(update & ~self.clear), s2_group.eq(group)]
 
+        load = Signal()
+        first = Signal()
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start & ~self.clear):
-                    m.d.sync += [step.eq(self.step), group.eq(0)]
+                    m.d.sync += [step.eq(self.step), group.eq(0), first.eq(1)]
                     with m.If(self.source_pending):
                         m.next = "DELIVER"
                     with m.Else():
                         # nothing to deliver: the update sweep starts in the start cycle
-                        m.d.comb += update.eq(1)
+                        m.d.comb += [update.eq(1), load.eq(1)]
                         if groups > 1:
                             m.d.sync += group.eq(1)
-                            m.next = "UPDATE"
+                            m.next = "SWEEP"
             with m.State("DELIVER"):
+                # every spike of the step to this group, then its update (CLOSE)
                 m.d.comb += self.busy.eq(1)
                 with m.If(self.source_valid):
-                    m.d.comb += deliver.eq(1)
-                    with m.If(group == groups - 1):
-                        m.d.comb += self.source_ready.eq(1)
-                        m.d.sync += group.eq(0)
-                        with m.If(self.source_last):
-                            m.next = "UPDATE"
-                    with m.Else():
-                        m.d.sync += group.eq(group + 1)
-                with m.Elif(self.source_done):
-                    m.next = "UPDATE"
-            with m.State("UPDATE"):
+                    m.d.comb += [deliver.eq(1), load.eq(first), self.source_ready.eq(1)]
+                    m.d.sync += first.eq(0)
+                    with m.If(self.source_last):
+                        m.d.comb += self.source_rewind.eq(group != groups - 1)
+                        m.next = "CLOSE"
+            with m.State("CLOSE"):
                 m.d.comb += [self.busy.eq(1), update.eq(1)]
+                m.d.sync += first.eq(1)
+                with m.If(group == groups - 1):
+                    m.d.sync += group.eq(0)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += group.eq(group + 1)
+                    m.next = "DELIVER"
+            with m.State("SWEEP"):
+                m.d.comb += [self.busy.eq(1), update.eq(1), load.eq(1)]
                 with m.If(group == groups - 1):
                     m.d.sync += group.eq(0)
                     m.next = "IDLE"
@@ -164,7 +176,8 @@ class Layer(wiring.Component):
             m.d.sync += s2_mine.eq(mine)
             s2_lanes.append(Mux(s2_mine, core.lanes, 0))
             m.d.comb += [core.clear.eq(self.clear), core.deliver.eq(deliver & mine),
-                         core.update.eq(update & mine), core.input.eq(self.source_index),
+                         core.update.eq(update & mine), core.load.eq(load),
+                         core.input.eq(self.source_index),
                          core.group.eq(group)]
             masks.append(core.fired)
         mask = Cat(*masks)

@@ -6,9 +6,10 @@ step ``k`` is delivered at step ``k + 1`` as :mod:`mapping.reference` prescribes
 ``(group, mask)``: the cores of a layer sweep their groups in lockstep, and bit
 ``c * lanes + b`` of the mask is lane ``b`` of core ``c``, neuron
 ``starts[c] + group * lanes + b`` of the layer. The reader expands entries into one spike
-index per cycle.
+index per cycle; a reader that needs the bank several times (once per group of its
+neurons) asks for a ``rewind`` with the last spike of each pass.
 """
-from amaranth.hdl import Array, Cat, Const, Module, Signal, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,6 +29,8 @@ class SpikeList(wiring.Component):
         first neuron of each writing core; the mask has ``len(starts) * lanes`` bits
     n_neurons : int
         neurons of the writing layer (the range of the indices read)
+    passes : int
+        reads of the bank per step at most (the reading layer's groups; 1 by default)
 
     Members
     -------
@@ -49,15 +52,19 @@ class SpikeList(wiring.Component):
         the lowest
     read_last : Out(1)
         the spike offered now is the last one of the read bank
+    rewind : In(1)
+        with the take of the last spike (``read_last``): read the bank again from its first
+        entry
     read_done : Out(1)
         every spike of the read bank has been taken (not meaningful in a ``start`` cycle)
     reads, writes : Out
         entries read from and written to the memory since ``clear`` (at most ``n_neurons``
-        per inference, one spike per neuron)
+        written per inference, one spike per neuron, each read ``passes`` times at most)
     """
 
-    def __init__(self, *, groups, lanes, starts, n_neurons):
-        for name, value in (("groups", groups), ("lanes", lanes), ("n_neurons", n_neurons)):
+    def __init__(self, *, groups, lanes, starts, n_neurons, passes=1):
+        for name, value in (("groups", groups), ("lanes", lanes), ("n_neurons", n_neurons),
+                            ("passes", passes)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         starts = tuple(int(s) for s in starts)
@@ -79,9 +86,10 @@ class SpikeList(wiring.Component):
             "read_ready": In(1),
             "read_done": Out(1),
             "read_last": Out(1),
+            "rewind": In(1),
             "pending": Out(1),
             # each neuron spikes at most once per inference, so it writes at most one entry
-            "reads": Out(range(n_neurons + 1)),
+            "reads": Out(range(n_neurons * passes + 1)),
             "writes": Out(range(n_neurons + 1)),
         })
 
@@ -93,19 +101,25 @@ class SpikeList(wiring.Component):
     def mask_bits(self):
         return len(self._starts) * self._lanes
 
+    @property
+    def stored_mask_bits(self):
+        """Mask bits an entry stores: none for a one-bit mask, which is always 1 (a constant
+        column would keep Yosys from moving the read register into block RAM)."""
+        return self.mask_bits if self.mask_bits > 1 else 0
+
     def elaborate(self, platform):
         m = Module()
         groups, width = self._groups, self.mask_bits
         group_bits = len(self.write_group)
         m.submodules.entries = entries = memory.Memory(
-            shape=unsigned(group_bits + width), depth=2 * groups, init=[])
+            shape=unsigned(group_bits + self.stored_mask_bits), depth=2 * groups, init=[])
         wr = entries.write_port()
         rd = entries.read_port(transparent_for=(wr,))
 
         count = Array(Signal(range(groups + 1), name=f"count_{i}") for i in range(2))
         write_bank = Signal()
         m.d.comb += [wr.addr.eq(write_bank * groups + count[write_bank]),
-                     wr.data.eq(Cat(self.write_group, self.write_mask))]
+                     wr.data.eq(Cat(self.write_group, self.write_mask[:self.stored_mask_bits]))]
         with m.If(self.write):
             with m.If(count[write_bank] == groups):
                 m.d.sync += self.overflow.eq(1)
@@ -121,7 +135,8 @@ class SpikeList(wiring.Component):
         remaining = Signal(width)
         lowest = Signal(width)
         position = Signal(range(max(width, 2)))
-        m.d.comb += [remaining.eq(rd.data[group_bits:] & ~taken),
+        mask = rd.data[group_bits:] if self.stored_mask_bits else Const(1, 1)
+        m.d.comb += [remaining.eq(mask & ~taken),
                      lowest.eq(remaining & (~remaining + 1)[:width])]
         for i in reversed(range(width)):
             with m.If(remaining[i]):
@@ -137,6 +152,7 @@ class SpikeList(wiring.Component):
         more = pointer < count[read_bank]
         finished = remaining == lowest
         take = have & self.read_ready
+        restart = take & finished & ~more & self.rewind
         load = Signal()
         m.d.comb += [self.pending.eq((count[first_bank] != 0) | arriving),
                      load.eq((~have | (take & finished)) & more),
@@ -148,8 +164,11 @@ class SpikeList(wiring.Component):
                          count[self.bank].eq(0), taken.eq(0),
                          pointer.eq(self.pending), have.eq(self.pending)]
         with m.Else():
-            m.d.comb += [rd.en.eq(load), rd.addr.eq(read_bank * groups + pointer)]
-            with m.If(load):
+            m.d.comb += [rd.en.eq(load | restart),
+                         rd.addr.eq(read_bank * groups + Mux(restart, 0, pointer))]
+            with m.If(restart):
+                m.d.sync += [pointer.eq(1), have.eq(1), taken.eq(0)]
+            with m.Elif(load):
                 m.d.sync += [pointer.eq(pointer + 1), have.eq(1), taken.eq(0)]
             with m.Elif(take & finished):
                 m.d.sync += have.eq(0)

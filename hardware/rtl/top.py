@@ -116,11 +116,15 @@ class NetworkTop(wiring.Component):
                      for s in slices]
             self._layers.append(Layer(cores, [s.start for s in slices],
                                       track_argmax=index == n_layers - 1))
+        # a list is read once per group of the layer it feeds (the output list once)
         n_in = network.sizes[0]
-        self._lists = [SpikeList(groups=n_in, lanes=1, starts=[0], n_neurons=n_in)]
-        for layer in self._layers:
+        passes = [layer.groups for layer in self._layers] + [1]
+        self._lists = [SpikeList(groups=n_in, lanes=1, starts=[0], n_neurons=n_in,
+                                 passes=passes[0])]
+        for layer, reads in zip(self._layers, passes[1:]):
             self._lists.append(SpikeList(groups=layer.groups, lanes=layer.lanes,
-                                         starts=layer.starts, n_neurons=layer.n_neurons))
+                                         starts=layer.starts, n_neurons=layer.n_neurons,
+                                         passes=reads))
         sizes = network.sizes
         self._input_beats = Signal(range(sizes[0] + 2), name="input_beats")
         self._output_beats = Signal(range(sizes[-1] + 1), name="output_beats")
@@ -202,6 +206,7 @@ class NetworkTop(wiring.Component):
                          layer.source_last.eq(source.read_last),
                          layer.source_pending.eq(source.pending),
                          source.read_ready.eq(layer.source_ready),
+                         source.rewind.eq(layer.source_rewind),
                          sink.write.eq(layer.write), sink.write_group.eq(layer.write_group),
                          sink.write_mask.eq(layer.write_mask)]
         # after the last step only the output list is read (drained): the others stay put

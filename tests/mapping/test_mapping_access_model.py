@@ -28,13 +28,13 @@ def test_access_model_counts_a_sample_by_hand():
     memories = {m.name: (m.depth_words, m.width_bits, int(m.reads[0]), int(m.writes[0]))
                 for m in access.memories}
     assert memories == {
-        "l0.spikes": (4, 2, 1, 2),
+        "l0.spikes": (4, 1, 2, 2),         # an input index; read once per hidden group
         "l1.c0.weight": (4, 8, 2, 0),        # 1 delivered spike x 2 groups
-        "l1.c0.state": (2, 18, 10, 10),      # (1 deliver + 4 updates) x 2 groups
+        "l1.c0.state": (2, 18, 8, 8),        # read and written once per group and step
         "l1.spikes": (4, 3, 1, 1),
         "l2.c0.weight": (3, 4, 1, 0),
-        "l2.c0.state": (2, 7, 5, 5),
-        "l2.spikes": (2, 2, 1, 1),
+        "l2.c0.state": (2, 7, 4, 4),
+        "l2.spikes": (2, 1, 1, 1),
     }
     ops = {o.name: (o.kind, o.width_bits, int(o.count[0])) for o in access.ops}
     assert ops == {
