@@ -24,6 +24,10 @@ ICE40_DEVICES = {"up5k": "sg48", "up3k": "sg48", "hx8k": "ct256", "hx4k": "tq144
                  "hx1k": "tq144", "lp8k": "cm81", "lp4k": "cm81", "lp1k": "tq144",
                  "lp384": "qn32"}
 WRAPPER_NAME = "ttfs_fpga"
+#: 4-kbit block RAMs (SB_RAM40_4K) of each device (Lattice iCE40 family data sheets):
+#: nextpnr-ice40 aborts without an error line on a design that needs more than a device has.
+ICE40_BLOCK_RAMS = {"up5k": 30, "up3k": 30, "hx8k": 32, "hx4k": 32, "hx1k": 16, "lp8k": 32,
+                    "lp4k": 32, "lp1k": 16, "lp384": 0}
 
 #: What lowers the use of each nextpnr resource, for the error when a design does not fit.
 _KNOBS = {
@@ -119,6 +123,10 @@ def place_and_route(netlist, work_dir, *, device, freq_MHz=12.0, seed=1):
     if not freq_MHz > 0:
         raise ValueError(f"freq_MHz must be positive, not {freq_MHz!r}")
     version = nextpnr_version()
+    rams = _block_rams(netlist)
+    if rams > ICE40_BLOCK_RAMS[device]:
+        raise DoesNotFit(_not_fit_message(
+            {"ICESTORM_RAM": {"used": rams, "available": ICE40_BLOCK_RAMS[device]}}, device))
     work_dir = Path(work_dir)
     log, report = work_dir / "nextpnr.log", work_dir / "nextpnr_report.json"
     began = time.perf_counter()
@@ -149,6 +157,13 @@ def place_and_route(netlist, work_dir, *, device, freq_MHz=12.0, seed=1):
     }
 
 
+def _block_rams(netlist):
+    """Number of SB_RAM40_4K cells in a Yosys JSON netlist."""
+    modules = json.loads(Path(netlist).read_text()).get("modules", {})
+    return sum(cell.get("type") == "SB_RAM40_4K" for module in modules.values()
+               for cell in module.get("cells", {}).values())
+
+
 def _utilisation_from_log(text):
     """``{resource: {"used", "available"}}`` from the last "Device utilisation" block."""
     found = {}
@@ -162,9 +177,9 @@ def _not_fit_message(over, device):
     parts = []
     for name, u in sorted(over.items()):
         knob = _KNOBS.get(name, "a larger device")
+        share = f"{u['used'] / u['available']:.0%}, " if u["available"] else ""
         parts.append(f"{name} {u['used']} of {u['available']} "
-                     f"({u['used'] / u['available']:.0%}, {u['used'] - u['available']} over): "
-                     f"{knob}")
+                     f"({share}{u['used'] - u['available']} over): {knob}")
     return f"the design does not fit the iCE40 {device.upper()}: " + "; ".join(parts)
 
 

@@ -60,8 +60,8 @@ def test_fpga_ice40_places_routes_and_packs_a_bitstream(placed, core):
 def test_fpga_says_by_how_much_a_design_misses_a_small_device(placed, tmp_path):
     _, out = placed
     with pytest.raises(pnr.DoesNotFit, match=r"^the design does not fit the iCE40 LP384: "
-                                             r"ICESTORM_LC \d+ of 384 \(\d+%, \d+ over\): "
-                                             r"fewer lanes"):
+                                             r"ICESTORM_RAM \d+ of 0 \(\d+ over\): "
+                                             r"fewer weight bits"):
         pnr.place_and_route(out / "netlist.json", tmp_path, device="lp384")
 
 
