@@ -73,7 +73,7 @@ def evaluate(run_dir, *, samples=DEFAULT_SAMPLES, costs=None, dataset=None, data
     ----------
     run_dir : run directory holding ``network.json``, ``weights.npz`` and ``allocation.json``
     samples : how many test samples, from the first
-    costs : path of a cost table (default: :data:`hardware.energy.DEFAULT_COSTS`)
+    costs : path of a cost table (default: :data:`hardware.costs.DEFAULT_COSTS`)
     dataset : the data set to draw samples from (default: the one the run was trained on)
     data_dir : data directory (default: ``$TTFS_DATA`` or ``./data``)
     lanes : neurons per core word (an int, or one per computing layer), as ``ttfs cosim``
