@@ -1,7 +1,8 @@
 """Area estimate of the analog neuron: devices and capacitor per synapse and per neuron.
 
-Counted from the transistor-level circuit of :mod:`hardware.spice.netlist`, with layout
-densities that are assumptions (see ``docs/spice.md``, "Area"), not a layout:
+Counted from the transistor-level circuit of :mod:`hardware.spice.netlist` (its cells in
+:mod:`hardware.spice.cells`), with layout densities that are assumptions (see
+``docs/spice.md``, "Area"), not a layout:
 
 * a MOSFET occupies ``(L + 2 l_diff) * (W + 2 * GATE_EXTENSION_M)`` of active area and poly
   end caps, times :data:`ROUTING_OVERHEAD` for wells, spacing and wiring;
@@ -11,11 +12,11 @@ densities that are assumptions (see ``docs/spice.md``, "Area"), not a layout:
 
 A synapse has two DACs (sourcing, sinking) of ``2^(bits-1) - 1`` unit sources, each DAC a
 spike switch, an output cascode and ``bits - 1`` branch-select switches, plus ``bits`` weight
-bits. A neuron adds its capacitor, comparator (8 devices and two inverters), latch (two NOR2),
-reset gate and bias-line gates and buffers (counted for the largest bias gates, one per 32
-weight units of each polarity).
+bits. A neuron adds its capacitor, comparator (8 devices and an inverter), window gate (an
+inverter and a NOR2), latch (two NOR2), reset gate and bias-line gates and buffers (counted
+for the largest bias gates, one per 32 weight units of each polarity).
 """
-from .netlist import BIAS_UNITS_PER_GATE
+from .cells import BIAS_UNITS_PER_GATE
 from .technology import DEFAULT
 
 #: Poly extension beyond the active area on each side of a gate (m).
@@ -54,8 +55,10 @@ def neuron(n_in, weight_bits, tech=DEFAULT):
     wn, wp, l = tech.w_min_m, 4 * tech.w_min_m, tech.l_min_m
     inverter = device_m2(wn, l, tech) + device_m2(wp, l, tech)
     comparator = (6 * device_m2(2 * wn, l, tech) + device_m2(4 * wn, l, tech)
-                  + device_m2(2 * wn, l, tech) + 2 * inverter)
-    latch = 2 * 2 * inverter
+                  + device_m2(2 * wn, l, tech) + inverter)
+    # the window gate (an inverter and a NOR) and the latch (two NORs); a NOR2 has the
+    # devices of two inverters
+    latch = inverter + 2 * inverter + 2 * 2 * inverter
     reset = device_m2(tech.w_reset_m, l, tech) * 2
     max_units = n_in * ((1 << (weight_bits - 1)) - 1)
     gates = 2 * -(-max_units // BIAS_UNITS_PER_GATE) + 1

@@ -6,7 +6,7 @@ At the physical scale the membrane node carries, besides the capacitor, the drai
 and overlaps of two output cascodes per synapse (a 784-input neuron: about as much
 capacitance again as a 1 pF capacitor), the comparator's input and the reset gate, whose
 release leaves a small charge. The analytic estimate
-(:func:`hardware.spice.netlist.membrane_parasitics`) is within a few per cent of it, which at
+(:func:`hardware.spice.sizing.membrane_parasitics`) is within a few per cent of it, which at
 20 steps is most of a step. And the comparator, with its 2 uA tail and finite gain, sets the
 latch only once the membrane is a few millivolts above its reference: on a ramp of 10 mV
 per step that is a third of a step. A chip trims both once per layer (a bias DAC of the
@@ -25,7 +25,8 @@ from dataclasses import replace
 import numpy as np
 
 from . import netlist
-from .netlist import Trim
+from .cells import num
+from .sizing import Trim, membrane_parasitics, neuron_unit_current_A
 from .simulator import deck
 from .technology import DEFAULT
 
@@ -48,8 +49,8 @@ def _circuit(n_in, tech, current_A):
     c = netlist.transistor(neuron, tech, Trim(tech.charge_to_fire_C()))
     t_on = tech.time_s(0)
     c.PieceWiseLinearCurrentSource("cal", "vdd", "mem", values=[
-        (0.0, 0.0), (netlist._num(t_on - tech.edge_s / 2), 0.0),
-        (netlist._num(t_on + tech.edge_s / 2), netlist._num(current_A))])
+        (0.0, 0.0), (num(t_on - tech.edge_s / 2), 0.0),
+        (num(t_on + tech.edge_s / 2), num(current_A))])
     return c, t_on
 
 
@@ -62,11 +63,11 @@ def _crossing(t, v, level):
 
 
 def trim(n_in, sim, tech=DEFAULT):
-    """The :class:`~hardware.spice.netlist.Trim` of a transistor-level neuron with ``n_in``
+    """The :class:`~hardware.spice.sizing.Trim` of a transistor-level neuron with ``n_in``
     synapses, measured in the simulator ``sim`` (cached per fan-in and technology)."""
     key = (int(n_in), tech)
     if key not in _CACHE:
-        estimate = tech.charge_to_fire_C(netlist.membrane_parasitics(
+        estimate = tech.charge_to_fire_C(membrane_parasitics(
             netlist.Neuron(np.ones(n_in, dtype=np.int64), np.zeros(n_in, dtype=np.int64), 1, 2),
             tech))
         current = estimate / (CALIBRATION_STEPS * tech.dt_s)
@@ -97,13 +98,13 @@ def _dac_ratio(n_in, sim, tech, first, sign):
     neuron = netlist.Neuron(w, np.where(np.arange(n_in) == 0, 0, steps),
                             tech.characterization_threshold, steps)
     c = netlist.transistor(neuron, tech, first)
-    c.V("hold", "mem", c.gnd, netlist._num(tech.v_rest_V + tech.v_swing_V / 2))
+    c.V("hold", "mem", c.gnd, num(tech.v_rest_V + tech.v_swing_V / 2))
     wave = sim.run(deck(c, step_s=tech.dt_s / 20, end_s=tech.time_s(4),
                         options={"method": "gear"}), ["i(vhold)"])
     t = wave["time"]
     window = (t > tech.time_s(2)) & (t < tech.time_s(4))
     measured = abs(float(wave["i(vhold)"][window].mean()))
-    designed = ONSET_WEIGHT * netlist.neuron_unit_current_A(neuron, tech, first)
+    designed = ONSET_WEIGHT * neuron_unit_current_A(neuron, tech, first)
     return measured / designed
 
 

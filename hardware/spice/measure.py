@@ -1,8 +1,10 @@
 """Simulate one neuron and measure its firing time and supply energy from the waveforms.
 
-Firing time: at the transistor level, the instant the latch output ``fire`` rises through
-``vdd_V / 2`` (so it includes the comparator and latch delay); at the behavioral level, where
-the comparator is ideal, the membrane's crossing of ``v_rest_V + v_swing_V``, found on the
+Whether the neuron fired is the circuit's decision: its latch output ``fire`` rose through
+``vdd_V / 2`` (the latch can only set inside the window, see
+:func:`hardware.spice.netlist.transistor`). Firing time: at the transistor level, the instant
+the latch rises (so it includes the comparator and latch delay); at the behavioral level,
+where the comparator is ideal, the membrane's crossing of ``v_rest_V + v_swing_V``, found on the
 unperturbed ramp (samples before the latch starts to move; the last linear segment is
 extended when the crossing falls after it, which is exact because the ramp only bends at
 input spikes, which are time points). Energy: ``-integral V * I dt`` of every supply source
@@ -27,12 +29,6 @@ from .technology import DEFAULT
 MAX_STEP_FRACTION = 1 / 5
 ENERGY_STEP_FRACTION = 1 / 20
 TAIL_STEPS = 0.75
-
-#: A firing counts if the latch rises before the end of the window (model time K - 1) plus
-#: this many steps: the readout latency granted to a crossing in the last step, whose
-#: comparator and latch decide after the crossing itself (half the error bound). Without it
-#: a crossing in the last step was lost whenever the latch rose after the window's end.
-READOUT_STEPS = 0.5
 
 
 def first_crossing(t, v, level, *, last=None):
@@ -118,10 +114,11 @@ class Measurement:
 
 
 def transient(neuron, level, tech=DEFAULT, *, end_step=None, step_fraction=MAX_STEP_FRACTION,
-              trim=None):
+              trim=None, cards=()):
     """The deck of ``neuron`` at ``level`` and the vectors to fetch from it (``trim``: the
-    transistor level's :class:`~hardware.spice.netlist.Trim`)."""
-    circuit = netlist.build(neuron, level, tech, trim)
+    transistor level's :class:`~hardware.spice.sizing.Trim`; ``cards``: per-device cards,
+    see :func:`hardware.spice.netlist.transistor`)."""
+    circuit = netlist.build(neuron, level, tech, trim, cards=cards)
     end_step = neuron.steps - 1 + TAIL_STEPS if end_step is None else end_step
     sources = netlist.supplies(level)
     vectors = ["v(mem)", "v(fire)"] + [f"i({s.lower()})" for s in sources]
@@ -131,7 +128,7 @@ def transient(neuron, level, tech=DEFAULT, *, end_step=None, step_fraction=MAX_S
 
 
 def trim(neuron, level, sim, tech=DEFAULT):
-    """The transistor level's :class:`~hardware.spice.netlist.Trim` for ``neuron``'s fan-in
+    """The transistor level's :class:`~hardware.spice.sizing.Trim` for ``neuron``'s fan-in
     (:mod:`hardware.spice.calibration`); None at the behavioral level."""
     if level != "transistor":
         return None
@@ -139,7 +136,7 @@ def trim(neuron, level, sim, tech=DEFAULT):
 
 
 def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None,
-              step_fraction=MAX_STEP_FRACTION):
+              step_fraction=MAX_STEP_FRACTION, cards=()):
     """Simulate ``neuron`` at ``level`` in the :class:`~hardware.spice.simulator.Simulator`
     ``sim`` (the transistor level with its unit current trimmed by
     :func:`trim`); returns ``(waveforms, wall-clock seconds)``, the waveforms a
@@ -147,17 +144,18 @@ def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None,
     supply source."""
     text, vectors = transient(neuron, level, tech, end_step=end_step,
                               step_fraction=step_fraction,
-                              trim=trim(neuron, level, sim, tech))
+                              trim=trim(neuron, level, sim, tech), cards=cards)
     start = _time.perf_counter()
     wave = sim.run(text, vectors)
     return wave, _time.perf_counter() - start
 
 
 def simulate(neuron, level, sim, tech=DEFAULT, *, end_step=None,
-             step_fraction=MAX_STEP_FRACTION):
-    """Simulate ``neuron`` at ``level`` and measure it; returns a :class:`Measurement`."""
+             step_fraction=MAX_STEP_FRACTION, cards=()):
+    """Simulate ``neuron`` at ``level`` (with per-device ``cards``, see :func:`transient`)
+    and measure it; returns a :class:`Measurement`."""
     wave, wall = waveforms(neuron, level, sim, tech, end_step=end_step,
-                           step_fraction=step_fraction)
+                           step_fraction=step_fraction, cards=cards)
     return measure(neuron, level, wave, tech, wall_s=wall,
                    trim=trim(neuron, level, sim, tech))
 
@@ -177,13 +175,9 @@ def measure(neuron, level, wave, tech=DEFAULT, *, wall_s=0.0, trim=None):
     moved = np.nonzero(fire > 0.01 * tech.vdd_V)[0]
     last = moved[0] if len(moved) else None
     membrane = first_crossing(t, mem, tech.v_fire_V, last=last)
-    if level == "behavioral":
-        fired = membrane
-    else:
-        fired = first_crossing(t, fire, half)
-    window_end = tech.time_s(neuron.steps - 1 + READOUT_STEPS)
-    if fired is not None and fired > window_end:
-        fired = None
+    latched = first_crossing(t, fire, half)
+    # the circuit decides whether the neuron fired: its latch sets only inside the window
+    fired = membrane if level == "behavioral" and latched is not None else latched
     energies = {s: supply_energy(t, _source_voltage(s, neuron, tech, trim), wave[f"i({s.lower()})"])
                 for s in netlist.supplies(level)}
     model = neuron.crossing()

@@ -11,39 +11,56 @@ unit-steps (:func:`neuron_unit_current_A`).
 * :func:`behavioral`: ideal switched current sources (one per spike step and sign, which is
   exact for ideal sources) proportional to the spike driver's voltage (so its edge, centred
   on the switching instant, delivers exactly the charge of an instant step) and cut by the
-  latch; an ideal clamp at the floor ``v_floor_V``; an ideal comparator whose output charges
-  a load ``c_load_F`` from the supply; it latches because the membrane, with every source
-  cut, stays above the trip point, :data:`BEHAVIORAL_TRIP` of the swing above the
-  threshold. The firing time of this level is the membrane's crossing of the threshold.
+  latch; an ideal clamp at the floor ``v_floor_V``; an ideal comparator whose output
+  charges a load ``c_load_F`` from the supply while the window line ``win`` is high and
+  holds it after; it latches because the membrane, with every source cut, stays above the
+  trip point, :data:`BEHAVIORAL_TRIP` of the swing above the threshold. The firing time of
+  this level is the membrane's crossing of the threshold, provided the latch set.
   The membrane starts at ``v_rest_V`` (transient with ``uic``).
 * :func:`transistor`: per synapse and polarity a binary-weighted current DAC (unit current
   sources whose sources a spike switch connects to the rail, one output cascode on the
   membrane), DACs of a step merged; the bias lines are cut and pulled off by the latch after
   firing; a two-stage comparator that draws a constant ``i_tail_A`` while it waits and whose
   bias is cut after firing; a NOR latch; a reset transmission gate that holds the membrane
-  at ``v_rest_V`` for ``reset_s``. The latch output ``fire`` (where the firing time is
+  at ``v_rest_V`` for ``reset_s``. The latch sets only while the window line ``win`` (one
+  per chip, buffered by an inverter per neuron) is high: the comparator's inverted output
+  and the inverted window meet in a NOR. The latch output ``fire`` (where the firing time is
   measured) drives the bias-line gates through a buffer chain sized for them. Gate biases
   come from ideal sources at the level-1 values of :func:`bias_voltages`; the per-fan-in
   :class:`Trim` (:mod:`hardware.spice.calibration`) sets the unit current, the comparator
   offset, the polarities' bias ratios and the spike drivers' advance. Every device has the
   junctions of its drain and source diffusions.
 
-Node names shared by both levels: ``vdd``, ``mem`` (membrane), ``fire`` (latch output).
+Node names shared by both levels: ``vdd``, ``mem`` (membrane), ``fire`` (latch output),
+``win`` (the window line, an ideal source shared by the chip's neurons: its energy is not
+the neuron's).
 The supply sources are ``Vdd`` (everything) and, at the transistor level, ``Vdrv`` (spike
 drivers), ``Vrest`` and the bias sources; :func:`supplies` lists them.
 """
 from dataclasses import dataclass
 
 import numpy as np
-from PySpice.Spice.Netlist import Circuit, SubCircuitFactory
+from PySpice.Spice.Netlist import Circuit
 
 from . import ramp
+from .cells import (BIAS_UNITS_PER_GATE, BiasGate, Comparator, Inverter, Latch, Nor2,
+                    SinkingSynapse, SourcingSynapse)
+from .cells import mos as _mos
+from .cells import num as _num
+from .sizing import (Trim, bias_voltages, dac_rest_voltages, membrane_parasitics,
+                     neuron_bias_voltages, neuron_unit_current_A)
 from .technology import DEFAULT
+
+__all__ = ["LEVELS", "BEHAVIORAL_TRIP", "BEHAVIORAL_FLOOR_S", "BIAS_UNITS_PER_GATE", "Neuron",
+           "Trim", "Inverter", "Nor2", "Latch", "Comparator", "SourcingSynapse",
+           "SinkingSynapse", "BiasGate", "bias_voltages", "neuron_bias_voltages",
+           "membrane_parasitics", "neuron_unit_current_A", "behavioral", "transistor",
+           "build", "supplies"]
 
 LEVELS = ("behavioral", "transistor")
 
-#: Unit synapse cells served by one unit of a bias-line gate.
-BIAS_UNITS_PER_GATE = 32
+#: Suffix of the comparator's per-device cards (``nsw_c1``, ...).
+COMPARATOR_SUFFIX = "_c"
 
 #: The behavioral latch trips this fraction of the swing above the threshold, so that the
 #: membrane's crossing of the threshold itself lies on the unperturbed ramp.
@@ -52,11 +69,6 @@ BEHAVIORAL_TRIP = 1e-3
 #: Conductance of the behavioral floor clamp (S): the membrane settles 0.5 mV below the
 #: floor against 5 uA of sinking current.
 BEHAVIORAL_FLOOR_S = 1e-2
-
-
-def _num(x):
-    """A float rounded to 9 significant digits, so decks are stable text."""
-    return float(f"{x:.9g}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,17 @@ def _spike_wave(tech, step, active_high, steps, advance_s=0.0):
             (_num(end + half), lo)]
 
 
+def _window_wave(tech, steps):
+    """PWL points of the chip's window line ``win``: high from the start until
+    ``readout_s`` after model time ``steps - 1``, when the spike drivers have switched off.
+    A neuron's latch can only set while it is high, so a membrane that crosses the
+    threshold after the window (the DACs' nodes still deliver charge after the drivers
+    switch off) does not fire, and one that crossed inside it has ``readout_s`` to decide."""
+    close = tech.time_s(steps - 1) + tech.readout_s
+    half = tech.edge_s / 2
+    return [(0.0, tech.vdd_V), (_num(close - half), tech.vdd_V), (_num(close + half), 0.0)]
+
+
 def behavioral(neuron, tech=DEFAULT):
     """Behavioral netlist of ``neuron``: ideal sources, ideal comparator and latch."""
     i_unit = tech.i_unit_A(neuron.threshold)
@@ -141,270 +164,28 @@ def behavioral(neuron, tech=DEFAULT):
             c.B(f"n{step}", "mem", c.gnd, i=f"{_num(neg * i_unit)}*{gate}")
     g_cmp = _num(tech.c_load_F / (tech.edge_s / 10))
     trip = _num(tech.v_fire_V + BEHAVIORAL_TRIP * tech.v_swing_V)
+    c.PieceWiseLinearVoltageSource("win", "win", c.gnd, values=_window_wave(tech, neuron.steps))
     c.B("cmp", "vdd", "fire",
-        i=f"{g_cmp}*({_num(tech.vdd_V)}*(V(mem)>{trip})-V(fire))")
+        i=f"{g_cmp}*({_num(tech.vdd_V)}*(V(mem)>{trip})-V(fire))*(V(win)>{half})")
     c.C("load", "fire", c.gnd, tech.c_load_F, initial_condition=0)
     return c
 
 
-def _mos(owner, name, d, g, s, b, model, w, l, tech, m=None):
-    """A MOSFET with the junctions of a contacted drain and source: ``AD = AS = w *
-    l_diff_m``, ``PD = PS = 2 (w + l_diff_m)`` (every unit of ``m`` its own diffusions)."""
-    area, perimeter = _num(w * tech.l_diff_m), _num(2 * (w + tech.l_diff_m))
-    extra = {} if m is None else {"m": m}
-    owner.M(name, d, g, s, b, model=model, w=_num(w), l=_num(l), drain_area=area,
-            source_area=area, drain_perimeter=perimeter, source_perimeter=perimeter, **extra)
-
-
-class Inverter(SubCircuitFactory):
-    """CMOS inverter of minimum-length devices, ``units`` in parallel."""
-
-    NAME = "inv"
-    NODES = ("vdd", "a", "y")
-
-    def __init__(self, tech=DEFAULT):
-        super().__init__(units=1)
-        _mos(self, "n", "y", "a", self.gnd, self.gnd, "nsw", tech.w_min_m, tech.l_min_m, tech,
-             "{units}")
-        _mos(self, "p", "y", "a", "vdd", "vdd", "psw", 4 * tech.w_min_m, tech.l_min_m, tech,
-             "{units}")
-
-
-class Nor2(SubCircuitFactory):
-    """Two-input CMOS NOR gate."""
-
-    NAME = "nor2"
-    NODES = ("vdd", "a", "b", "y")
-
-    def __init__(self, tech=DEFAULT):
-        super().__init__()
-        wn, wp, l = tech.w_min_m, 4 * tech.w_min_m, tech.l_min_m
-        _mos(self, "na", "y", "a", self.gnd, self.gnd, "nsw", wn, l, tech)
-        _mos(self, "nb", "y", "b", self.gnd, self.gnd, "nsw", wn, l, tech)
-        _mos(self, "pa", "mid", "a", "vdd", "vdd", "psw", wp, l, tech)
-        _mos(self, "pb", "y", "b", "mid", "vdd", "psw", wp, l, tech)
-
-
-class Latch(SubCircuitFactory):
-    """Set-reset latch of two NOR gates: ``q`` rises on ``set`` and holds until ``reset``."""
-
-    NAME = "latch"
-    NODES = ("vdd", "set", "reset", "q", "qb")
-
-    def __init__(self):
-        super().__init__()
-        self.X("r", Nor2.NAME, "vdd", "reset", "qb", "q")
-        self.X("s", Nor2.NAME, "vdd", "set", "q", "qb")
-
-
-class Comparator(SubCircuitFactory):
-    """Two-stage comparator: ``out`` is high while ``inp > inn``.
-
-    Stage one is an NMOS differential pair with a tail of ``i_tail_A`` set by ``bias`` and a
-    PMOS mirror whose diode sits on the ``inn`` side: while ``inp`` is well below ``inn`` the
-    whole tail current flows through that side and ``o1`` rests at ``vdd``, so the waiting
-    comparator draws exactly ``i_tail_A`` whatever the membrane voltage. Stage two, a PMOS
-    common-source amplifier with an NMOS load on the same bias, is off while waiting; two
-    inverters buffer ``o2``. Cutting ``bias`` and lowering ``sleepb`` turns it off with
-    ``out`` held high: the sleep device must only ever reinforce a decision to fire, or the
-    latch could hang half-way.
-    """
-
-    NAME = "comparator"
-    NODES = ("vdd", "inp", "inn", "bias", "sleepb", "out")
-
-    def __init__(self, tech=DEFAULT):
-        super().__init__()
-        w, l = 2 * tech.w_min_m, tech.l_min_m
-        for name, d, g, s, b, model, width, length in (
-                ("1", "o1", "inp", "tail", self.gnd, "nsw", w, l),
-                ("2", "d2", "inn", "tail", self.gnd, "nsw", w, l),
-                ("3", "d2", "d2", "vdd", "vdd", "psw", w, l),
-                ("4", "o1", "d2", "vdd", "vdd", "psw", w, l),
-                ("5", "tail", "bias", self.gnd, self.gnd, "nsw", w, l),
-                ("6", "o2", "o1", "vdd", "vdd", "psw", 2 * w, l),
-                ("7", "o2", "bias", self.gnd, self.gnd, "nsw", w, l),
-                ("8", "o2", "sleepb", "vdd", "vdd", "psw", w, l)):
-            _mos(self, name, d, g, s, b, model, width, length, tech)
-        self.X("inv1", Inverter.NAME, "vdd", "o2", "o3")
-        self.X("inv2", Inverter.NAME, "vdd", "o3", "out")
-
-
-class SourcingSynapse(SubCircuitFactory):
-    """The positive DACs of ``switches`` synapses that spike together, ``units`` weight
-    units in all. Per synapse a PMOS spike switch (on while ``gate`` is low) from ``vdd`` to
-    the sources ``s`` of its DAC's unit current sources (a branch of bit ``b`` is ``2^b`` of
-    them; the weight bits select branches statically, and their select switches, on through
-    the window, are not modelled), whose drains ``x`` meet at the source of one PMOS output
-    cascode (gate ``cbias``) on the membrane. Switching the sources keeps the switch's charge
-    on the supply side: when the switch opens the DAC and the cascode cut off with ``x`` a
-    few tens of millivolts below its working point, so closing it dumps next to nothing on
-    the membrane."""
-
-    NAME = "syn_p"
-    NODES = ("vdd", "bias", "cbias", "gate", "mem")
-
-    def __init__(self, tech=DEFAULT):
-        super().__init__(units=1, switches=1)
-        _mos(self, "sw", "s", "gate", "vdd", "vdd", "psw", tech.w_spike_m, tech.l_min_m, tech,
-             "{switches}")
-        _mos(self, "cs", "x", "bias", "s", "vdd", "pcs", tech.w_cs_m, tech.l_cs_m, tech,
-             "{units}")
-        _mos(self, "cas", "mem", "cbias", "x", "vdd", "pcas", tech.w_cas_m, tech.l_cas_m,
-             tech, "{switches}")
-
-
-class SinkingSynapse(SubCircuitFactory):
-    """The negative DACs of ``switches`` synapses: per synapse an NMOS spike switch (on while
-    ``gate`` is high) from ground to its NMOS unit current sources and one NMOS output
-    cascode on the membrane."""
-
-    NAME = "syn_n"
-    NODES = ("bias", "cbias", "gate", "mem")
-
-    def __init__(self, tech=DEFAULT):
-        super().__init__(units=1, switches=1)
-        _mos(self, "sw", "s", "gate", self.gnd, self.gnd, "nsw", tech.w_spike_m, tech.l_min_m,
-             tech, "{switches}")
-        _mos(self, "cs", "x", "bias", "s", self.gnd, "ncs", tech.w_cs_m, tech.l_cs_m,
-             tech, "{units}")
-        _mos(self, "cas", "mem", "cbias", "x", self.gnd, "ncas", tech.w_cas_m, tech.l_cas_m,
-             tech, "{switches}")
-
-
-class BiasGate(SubCircuitFactory):
-    """Passes bias ``src`` to ``out`` until the neuron fires, then pulls ``out`` to the
-    rail that turns the biased devices off: ground for NMOS biases (``polarity`` "n"),
-    ``vdd`` for PMOS biases ("p"). Its ``units`` scale with the synapse cells on the line
-    (:data:`BIAS_UNITS_PER_GATE` each). ``fire``/``enable`` must be buffered copies of the
-    latch output ``fire`` and its inverse derived from it alone (not the latch's other
-    output): during reset both latch outputs may sit low if the comparator starts high, and a
-    comparator disabled by that would keep it so."""
-
-    NODES = ("vdd", "src", "out", "fire", "enable")
-
-    def __init__(self, polarity, tech=DEFAULT):
-        self.NAME = f"biasgate_{polarity}"
-        super().__init__(units=1)
-        w, l, m = 20 * tech.w_min_m, tech.l_min_m, "{units}"
-        if polarity == "n":
-            _mos(self, "pass", "out", "enable", "src", self.gnd, "nsw", w, l, tech, m)
-            _mos(self, "off", "out", "fire", self.gnd, self.gnd, "nsw", w, l, tech, m)
-        elif polarity == "p":
-            _mos(self, "pass", "out", "fire", "src", "vdd", "psw", w, l, tech, m)
-            _mos(self, "off", "out", "enable", "vdd", "vdd", "psw", w, l, tech, m)
-        else:
-            raise ValueError(f"polarity must be 'n' or 'p', not {polarity!r}")
-
-
-def bias_voltages(tech, i_unit_A, max_units=1):
-    """Ideal bias voltages (level-1 square law with ``lambda`` and body effect):
-
-    ``vbp``/``vbn`` set ``i_unit_A`` in the PMOS/NMOS unit source devices, saturated with
-    ``cascode_margin_V`` to spare; ``vcp``/``vcn`` are the gates of the synapse cascodes that
-    hold the DAC's node there while the largest synapse (``max_units`` units) conducts (a
-    smaller one needs less gate drive, so its DAC node sits deeper in saturation); ``vbt``
-    sets the comparator tail current ``i_tail_A``. The spike switch between DAC and cascode
-    drops well under a millivolt at these currents and is neglected."""
-    w, l = tech.w_cs_m, tech.l_cs_m
-    wc, lc = tech.w_cas_m, tech.l_cas_m
-    v_mid = tech.v_rest_V + tech.v_swing_V / 2
-    i_max = max(1, int(max_units)) * i_unit_A
-    pcs, ncs, nsw = tech.model("pcs"), tech.model("ncs"), tech.model("nsw")
-    pcas, ncas = tech.model("pcas"), tech.model("ncas")
-    vsd = pcs.overdrive_V(i_unit_A, w, l) + tech.cascode_margin_V
-    x_p = tech.vdd_V - vsd
-    vcp = x_p - pcas.gate_drive_V(i_max, wc, lc, x_p - v_mid, vsb_V=vsd)
-    vds = ncs.overdrive_V(i_unit_A, w, l) + tech.cascode_margin_V
-    vcn = vds + ncas.gate_drive_V(i_max, wc, lc, v_mid - vds, vsb_V=vds)
-    return {"vbp": _num(tech.vdd_V - pcs.gate_drive_V(i_unit_A, w, l, vsd)),
-            "vcp": _num(vcp),
-            "vbn": _num(ncs.gate_drive_V(i_unit_A, w, l, vds)),
-            "vcn": _num(vcn),
-            "vbt": _num(nsw.gate_drive_V(tech.i_tail_A, 2 * tech.w_min_m, tech.l_min_m, 0.5))}
-
-
-def neuron_bias_voltages(neuron, tech=DEFAULT, trim=None):
-    """:func:`bias_voltages` of ``neuron``: its unit current and its largest weight; with a
-    :class:`Trim`, each polarity's source bias set for the unit current divided by the
-    ratio the calibration measured (measured / designed current)."""
-    max_units = int(np.abs(neuron.weights).max(initial=1))
-    i_unit = neuron_unit_current_A(neuron, tech, trim)
-    bias = bias_voltages(tech, i_unit, max_units)
-    if trim is not None:
-        for pol, ratio in (("p", trim.source_ratio), ("n", trim.sink_ratio)):
-            bias[f"vb{pol}"] = bias_voltages(tech, i_unit / ratio, max_units)[f"vb{pol}"]
-    return bias
-
-
-def membrane_parasitics(neuron, tech=DEFAULT):
-    """Charge (C) that the devices on the membrane node take as it rises from rest to the
-    threshold: the drain junctions and gate-drain overlaps of both output cascodes of every
-    synapse (each synapse has a sourcing and a sinking DAC), of the reset switch and of the
-    comparator input. The junctions follow the SPICE depletion model of the cards, the
-    overlaps are linear (their gates sit on a bias or a rail)."""
-    n_in = len(neuron.weights)
-    lo, hi = tech.v_rest_V, tech.v_fire_V
-    area = lambda w: w * tech.l_diff_m  # noqa: E731
-    perim = lambda w: 2 * (w + tech.l_diff_m)  # noqa: E731
-    charge = 0.0
-    for model, w, count in (("ncas", tech.w_cas_m, n_in), ("pcas", tech.w_cas_m, n_in),
-                            ("nsw", tech.w_reset_m, 1), ("psw", tech.w_reset_m, 1),
-                            ("nsw", 2 * tech.w_min_m, 1)):
-        card = tech.model(model)
-        if card.polarity == "nmos":
-            q = (card.junction_charge_C(hi, area(w), perim(w))
-                 - card.junction_charge_C(lo, area(w), perim(w)))
-        else:
-            q = (card.junction_charge_C(tech.vdd_V - lo, area(w), perim(w))
-                 - card.junction_charge_C(tech.vdd_V - hi, area(w), perim(w)))
-        charge += count * (q + card.cgdo_F_per_m * w * (hi - lo))
-    return charge
-
-
-def neuron_unit_current_A(neuron, tech=DEFAULT, trim=None):
-    """The unit current of ``neuron`` at the transistor level: ``theta`` unit-steps deliver
-    the charge that takes the membrane from rest to the threshold: ``trim.charge_C``
-    (a :class:`Trim`, measured by :mod:`hardware.spice.calibration`), by default estimated
-    as the capacitor's plus :func:`membrane_parasitics`."""
-    if trim is None:
-        charge = tech.charge_to_fire_C(membrane_parasitics(neuron, tech))
-    else:
-        charge = trim.charge_C
-    return charge / (neuron.threshold * tech.dt_s)
-
-
-@dataclass(frozen=True)
-class Trim:
-    """The per-layer trims of the transistor level (what a chip trims once per layer).
-
-    Members
-    -------
-    charge_C : charge from rest to the threshold, sets the unit current
-    comparator_offset_V : the comparator's reference sits this far below the threshold,
-        the overdrive its finite gain needs before the latch sets
-    spike_advance_s : the spike drivers switch this much before ``(s + 1) dt_s``: the time a
-        synapse's cascode node takes to reach its working point
-    source_ratio, sink_ratio : measured over designed unit current of the sourcing and the
-        sinking DACs with the untrimmed biases (a chip trims each polarity's bias)
-    """
-
-    charge_C: float
-    comparator_offset_V: float = 0.0
-    spike_advance_s: float = 0.0
-    source_ratio: float = 1.0
-    sink_ratio: float = 1.0
-
-
-def transistor(neuron, tech=DEFAULT, trim=None):
+def transistor(neuron, tech=DEFAULT, trim=None, *, cards=()):
     """Transistor-level netlist of ``neuron`` (see the module docstring) with the
-    :class:`Trim` ``trim`` (default: estimated charge, no comparator offset)."""
+    :class:`Trim` ``trim`` (default: estimated charge, no comparator offset).
+
+    ``cards``: per-device MOSFET cards (device mismatch, :mod:`hardware.spice.montecarlo`).
+    With them every synapse that spikes inside the window is its own instance, input ``j``'s
+    devices use the cards ``<model>_<j>`` (``pcs_12``, ...), and the comparator's devices
+    ``<model>_c<device>`` (:class:`~hardware.spice.cells.Comparator`)."""
     bias = neuron_bias_voltages(neuron, tech, trim)
     offset = 0.0 if trim is None else trim.comparator_offset_V
+    comparator = Comparator(tech, COMPARATOR_SUFFIX if cards else "")
     c = Circuit("ttfs neuron transistor")
-    for model in tech.models:
+    for model in tuple(tech.models) + tuple(cards):
         c.model(model.name, model.polarity, **model.parameters())
-    for sub in (Inverter(tech), Nor2(tech), Latch(), Comparator(tech), SourcingSynapse(tech),
+    for sub in (Inverter(tech), Nor2(tech), Latch(), comparator, SourcingSynapse(tech),
                 SinkingSynapse(tech), BiasGate("n", tech), BiasGate("p", tech)):
         c.subcircuit(sub)
     c.V("dd", "vdd", c.gnd, tech.vdd_V)
@@ -423,6 +204,15 @@ def transistor(neuron, tech=DEFAULT, trim=None):
     # NMOS alone left the membrane 0.9 mV low, 2.4 unit-steps at theta = 700)
     _mos(c, "rstn", "mem", "rst", "vrest", c.gnd, "nsw", tech.w_reset_m, tech.l_min_m, tech)
     _mos(c, "rstp", "mem", "rstb", "vrest", "vdd", "psw", tech.w_reset_m, tech.l_min_m, tech)
+    _add_decision(c, neuron, tech, comparator.NAME)
+    _add_synapses(c, neuron, tech, bias, 0.0 if trim is None else trim.spike_advance_s,
+                  own=bool(cards))
+    return c
+
+
+def _add_decision(c, neuron, tech, comparator):
+    """The comparator, the window gate, the latch, and the bias-line gates (sized with the
+    neuron's weight units) that the latch cuts through a buffer chain."""
     units = np.abs(neuron.weights)
     gates = {pol: max(1, -(-int(units[sign].sum()) // BIAS_UNITS_PER_GATE))
              for pol, sign in (("p", neuron.weights > 0), ("n", neuron.weights < 0))}
@@ -434,69 +224,69 @@ def transistor(neuron, tech=DEFAULT, trim=None):
         c.X(f"g{pol}", f"biasgate_{pol}", "vdd", f"vb{pol}_src", f"b{pol}", "kill", "enable",
             units=count)
     c.X("gt", "biasgate_n", "vdd", "vbt_src", "bt", "kill", "enable")
-    c.X("cmp", Comparator.NAME, "vdd", "mem", "vref", "bt", "fire_n", "cmp")
-    c.X("latch", Latch.NAME, "vdd", "cmp", "rst", "fire", "fireb")
-    _add_synapses(c, neuron, tech, bias, 0.0 if trim is None else trim.spike_advance_s)
-    return c
+    c.X("cmp", comparator, "vdd", "mem", "vref", "bt", "fire_n", "cmpb")
+    c.PieceWiseLinearVoltageSource("win", "win", c.gnd, values=_window_wave(tech, neuron.steps))
+    c.X("winb", Inverter.NAME, "vdd", "win", "winb")
+    c.X("gate", Nor2.NAME, "vdd", "winb", "cmpb", "set")
+    c.X("latch", Latch.NAME, "vdd", "set", "rst", "fire", "fireb")
 
 
-def _add_synapses(c, neuron, tech, bias, advance_s):
+def _dac_groups(neuron, own):
+    """``{(step, sinking, input or -1): (units, switches)}``: the DAC instances of
+    :func:`_add_synapses`; the open DACs under step ``K``."""
+    groups = {}
+    for j, (w, s) in enumerate(zip(neuron.weights, neuron.input_steps)):
+        if w and s <= neuron.steps - 2:
+            key = (int(s), bool(w < 0), j if own else -1)
+            units, count = groups.get(key, (0, 0))
+            groups[key] = (units + abs(int(w)), count + 1)
+    n_in = len(neuron.weights)
+    for sinking in (False, True):
+        off = n_in - sum(n for (_, neg, _), (_, n) in groups.items() if neg == sinking)
+        if off:
+            groups[(neuron.steps, sinking, -1)] = (off, off)
+    return groups
+
+
+def _add_synapses(c, neuron, tech, bias, advance_s, own=False):
     """Spike drivers (one per step and polarity, powered from ``vdrv``) and DACs.
 
     The DACs of all synapses that spike at the same step with the same sign share every
     terminal (bias, switch gate, membrane), so they are one instance with the summed unit
     count and one switch per synapse: for identical devices in parallel this is exact, and it
-    keeps the matrix small. Every other DAC (the unused polarity of each synapse, zero
-    weights, synapses that never spike in the window) keeps its switch open; they form one
-    instance per polarity of one unit each (what lies behind the open switch only matters
-    through the cascode's source node), whose cascodes load the membrane.
+    keeps the matrix small (with ``own``, for per-device cards, each is its own instance).
+    Every other DAC (the unused polarity of each synapse, zero weights, synapses that never
+    spike in the window) keeps its switch open; they form one instance per polarity of one
+    unit each (what lies behind the open switch only matters through the cascode's source
+    node), whose cascodes load the membrane.
     """
-    groups = {}
-    for w, s in zip(neuron.weights, neuron.input_steps):
-        if w and s <= neuron.steps - 2:
-            key = (int(s), bool(w < 0))
-            units, count = groups.get(key, (0, 0))
-            groups[key] = (units + abs(int(w)), count + 1)
-    n_in = len(neuron.weights)
-    start = _dac_start_voltages(bias, tech)
+    groups = _dac_groups(neuron, own)
+    start = dac_rest_voltages(bias, tech)
+    drivers = {}
+    for (step, sinking, _), (_, count) in groups.items():
+        drivers[(step, sinking)] = drivers.get((step, sinking), 0) + count
     ics = []
-    for sinking in (False, True):
-        off = n_in - sum(n for (_, neg), (_, n) in groups.items() if neg == sinking)
-        if off:
-            groups[(neuron.steps, sinking)] = (off, off)
-    for (step, sinking), (units, count) in sorted(groups.items()):
+    for (step, sinking, j), (units, count) in sorted(groups.items()):
+        pol = "n" if sinking else "p"
+        factory = SinkingSynapse if sinking else SourcingSynapse
         if step == neuron.steps:
-            name, gate = f"{'n' if sinking else 'p'}off", (c.gnd if sinking else "vdd")
+            name, gate = f"{pol}off", (c.gnd if sinking else "vdd")
         else:
-            name, gate = f"{'n' if sinking else 'p'}{step}", f"{'sp' if sinking else 'sb'}{step}"
-            _spike_driver(c, tech, gate, step, sinking, count, advance_s, neuron.steps)
-        if sinking:
-            c.X(name, SinkingSynapse.NAME, "bn", "vcn_src", gate, "mem", units=units,
-                switches=count)
-        else:
-            c.X(name, SourcingSynapse.NAME, "vdd", "bp", "vcp_src", gate, "mem",
-                units=units, switches=count)
-        x, s = start["n" if sinking else "p"]
+            name, gate = f"{pol}{step}", f"{'sp' if sinking else 'sb'}{step}"
+            if (step, sinking) in drivers:
+                _spike_driver(c, tech, gate, step, sinking, drivers.pop((step, sinking)),
+                              advance_s, neuron.steps)
+        cell = factory.NAME if j < 0 else factory(tech, f"_{j}")
+        if j >= 0:
+            name += f"_{j}"
+            c.subcircuit(cell)
+        nodes = ("bn", "vcn_src") if sinking else ("vdd", "bp", "vcp_src")
+        c.X(name, getattr(cell, "NAME", cell), *nodes, gate, "mem", units=units,
+            switches=count)
+        x, s = start[pol]
         ics += [f"v(x{name}.x)={_num(x)}", f"v(x{name}.s)={_num(s)}"]
     if ics:
         c.raw_spice += ".ic " + " ".join(ics) + "\n"
-
-
-def _dac_start_voltages(bias, tech):
-    """Where an open synapse's DAC nodes rest, per polarity ``(x, s)``: after the previous
-    window the switched sources ``s`` and the cascode's source ``x`` have fallen (risen)
-    until the unit sources and the cascode cut off. Without these initial conditions the
-    operating point leaves the floating nodes anywhere (at ground), and the unit current
-    then spends steps recharging them."""
-    start = {}
-    for pol, sign, rail in (("p", -1.0, tech.vdd_V), ("n", 1.0, 0.0)):
-        cs, cas = tech.model(f"{pol}cs"), tech.model(f"{pol}cas")
-        s, x = rail, rail
-        for _ in range(20):   # fixed point of the body effect: V_SB = |rail - node|
-            s = bias[f"vb{pol}"] - sign * cs.gate_drive_V(1e-30, 1, 1, 0, abs(rail - s))
-            x = bias[f"vc{pol}"] - sign * cas.gate_drive_V(1e-30, 1, 1, 0, abs(rail - x))
-        start[pol] = (x, s)
-    return start
 
 
 def _spike_driver(c, tech, node, step, active_high, switches, advance_s, steps):
@@ -511,12 +301,15 @@ def _spike_driver(c, tech, node, step, active_high, switches, advance_s, steps):
     c.X(node + "_b", Inverter.NAME, "vdrv", node + "_mid", node, units=last)
 
 
-def build(neuron, level, tech=DEFAULT, trim=None):
-    """The netlist of ``neuron`` at ``level`` (``"behavioral"`` or ``"transistor"``)."""
+def build(neuron, level, tech=DEFAULT, trim=None, *, cards=()):
+    """The netlist of ``neuron`` at ``level`` (``"behavioral"`` or ``"transistor"``);
+    ``cards`` (per-device cards) only at the transistor level."""
     if level == "behavioral":
+        if cards:
+            raise ValueError("per-device cards need the transistor level")
         return behavioral(neuron, tech)
     if level == "transistor":
-        return transistor(neuron, tech, trim)
+        return transistor(neuron, tech, trim, cards=cards)
     raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
 
 

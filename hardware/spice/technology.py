@@ -126,7 +126,7 @@ GENERIC_180NM_MODELS = (
 )
 
 _POSITIVE = ("vdd_V", "c_mem_F", "dt_s", "v_swing_V", "v_floor_V", "edge_s", "reset_s",
-             "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_diff_m", "l_cs_m", "w_cs_m",
+             "readout_s", "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_diff_m", "l_cs_m", "w_cs_m",
              "l_cas_m", "w_cas_m", "w_spike_m", "w_reset_m", "cascode_margin_V")
 
 
@@ -146,6 +146,9 @@ class Technology:
         potentials below ``-floor_thresholds() * theta`` are clipped
     edge_s : rise/fall time of the input spike and reset edges
     reset_s : how long the membrane and latch are held in reset at the start (< dt_s)
+    readout_s : the window closes (the latch can no longer set) this long after model time
+        ``K - 1``, when the synapses stop: the comparator's and latch's time to decide on a
+        crossing in the last instant (< dt_s)
     c_load_F : comparator output load of the behavioral level
     i_tail_A : comparator bias current of each of its two stages (transistor level)
     models : level-1 MOSFET models ``nsw``, ``psw`` (min length), ``ncas``, ``pcas``
@@ -169,6 +172,7 @@ class Technology:
     v_floor_V: float = 0.4
     edge_s: float = 1e-9
     reset_s: float = 50e-9
+    readout_s: float = 10e-9
     c_load_F: float = 10e-15
     i_tail_A: float = 2e-6
     models: tuple = GENERIC_180NM_MODELS
@@ -196,6 +200,9 @@ class Technology:
         if not self.edge_s < self.reset_s < self.dt_s:
             raise ValueError(f"need edge_s < reset_s < dt_s, got {self.edge_s}, "
                              f"{self.reset_s}, {self.dt_s}")
+        if not self.edge_s < self.readout_s < self.dt_s:
+            raise ValueError(f"need edge_s < readout_s < dt_s, got {self.edge_s}, "
+                             f"{self.readout_s}, {self.dt_s}")
         names = {m.name for m in self.models}
         missing = {"nsw", "psw", "ncas", "pcas", "ncs", "pcs"} - names
         if missing:
