@@ -3,6 +3,7 @@ by :mod:`hardware.digital_energy`, laid out so that every energy recomputes from
 and cost entries (``report.json`` keeps both), and rendered as Markdown.
 """
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from hardware import digital_energy, energy
 from hardware.digital_energy import COMPONENTS
 from mapping import access
+from mapping import network as network_io
 
 from . import published
 from .units import joules as _j
@@ -20,23 +22,75 @@ COMPONENT_LABELS = {"weight_reads": "weight reads", "state_traffic": "state traf
                     "static": "static (nominal)"}
 
 
-def logic_size(run_dir, network, allocation, lanes):
-    """``(cells, description)``: ``synth.json``'s generic cell count, else the stated rule."""
-    path = Path(run_dir) / SYNTH_FILE
+def synth_record(run_dir, network, lanes):
+    """``(doc, note)``: ``synth.json`` (``ttfs synth``) when it describes this network at
+    ``lanes``, else ``(None, why it is not used)``; ``(None, None)`` when there is none.
+
+    Raises ValueError for a file that is not a synthesis record.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / SYNTH_FILE
     if not path.is_file():
-        return digital_energy.estimate_logic_cells(network, allocation, lanes)
+        return None, None
+    remedy = f"rerun `ttfs synth {run_dir}`"
     try:
         doc = json.loads(path.read_text())
-        cells = doc["cells"]
+        cells, fmax, design = doc["cells"], doc["fmax_MHz"], doc["design"]
+        built = {key: design[key] for key in ("sizes", "weight_bits", "steps", "lanes")}
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a synthesis record with a cell count ({exc}): rerun "
-                         f"`ttfs synth {run_dir}`") from None
+        raise ValueError(f"{path}: not a synthesis record (missing or unreadable: {exc}): "
+                         f"{remedy}") from None
     if not isinstance(cells, int) or isinstance(cells, bool) or cells < 0:
-        raise ValueError(f"{path}: cells must be a non-negative integer, not {cells!r}")
+        raise ValueError(f"{path}: cells must be a non-negative integer, not {cells!r}: {remedy}")
+    if fmax is not None and (isinstance(fmax, bool) or not isinstance(fmax, (int, float))
+                             or not math.isfinite(fmax) or fmax <= 0):
+        raise ValueError(f"{path}: fmax_MHz must be a positive number or null, not {fmax!r}: "
+                         f"{remedy}")
+    want = {"sizes": list(network.sizes), "weight_bits": network.weight_bits,
+            "steps": network.steps,
+            "lanes": list(access.lanes_per_layer(lanes, len(network.layers)))}
+    if built != want:
+        differ = ", ".join(f"{k} {built[k]} (this report: {want[k]})" for k in want
+                           if built[k] != want[k])
+        return None, (f"{SYNTH_FILE} not used: it describes another design ({differ}); "
+                      f"`ttfs export-verilog {run_dir} --lanes ...` and `ttfs synth` for it")
+    if path.stat().st_mtime < (run_dir / network_io.NETWORK_FILE).stat().st_mtime:
+        return None, (f"{SYNTH_FILE} not used: older than {network_io.NETWORK_FILE} (it may "
+                      f"describe an earlier network): {remedy}")
+    return doc, None
+
+
+def logic_size(record, note, network, allocation, lanes):
+    """``(cells, description)``: the synthesized cell count of ``record`` (from
+    :func:`synth_record`), else the stated rule (with ``note`` saying why)."""
+    if record is None:
+        cells, rule = digital_energy.estimate_logic_cells(network, allocation, lanes)
+        return cells, rule + (f" ({note})" if note else "")
+    cells = record["cells"]
     return cells, (f"{SYNTH_FILE}: {cells} cells synthesized for target "
-                   f"{doc.get('target', '?')}, each priced as one gate although a cell may be "
+                   f"{record.get('target', '?')}, each priced as one gate although a cell may be "
                    f"a 4-input LUT worth several (logic leakage likely under-priced); memories "
                    f"priced as SRAM bits, not as cells")
+
+
+def clock(record, note, costs):
+    """``(clock_Hz, description)``: the Fmax that place and route achieved in ``record``
+    (from :func:`synth_record`), else the cost table's ``clock_Hz`` (with why)."""
+    if record is not None and record["fmax_MHz"] is not None:
+        fmax = record["fmax_MHz"]
+        seed = (record.get("pnr") or {}).get("seed")
+        return fmax * 1e6, (
+            f"{SYNTH_FILE}: the maximum clock frequency that place and route achieved for "
+            f"{record.get('target', '?')} {record.get('device') or ''}".rstrip()
+            + f" ({fmax:.2f} MHz" + (f", nextpnr seed {seed}" if seed is not None else "")
+            + "); the per-access and leakage figures stay those of the cost table, so the "
+              "static term prices that table's devices for the FPGA's latency")
+    table = costs.costs["clock_Hz"]
+    if record is not None:
+        note = (f"{SYNTH_FILE} (target {record.get('target', '?')}) has no Fmax: only "
+                f"`ttfs synth --target ice40` places and routes")
+    return table.value, (f"cost table clock_Hz ({table.source})"
+                         + (f"; {note}" if note else ""))
 
 
 def _mean(values):
@@ -93,16 +147,18 @@ def _extrapolation(priced, costs):
 def build(network, allocation, trace, costs, *, lanes, bank_bytes, run_dir, dataset):
     """The digital part of ``report.json`` and the per-sample nominal totals."""
     counts = access.count_accesses(network, allocation, trace, lanes=lanes)
-    cells, source = logic_size(run_dir, network, allocation, lanes)
+    record, note = synth_record(run_dir, network, lanes)
+    cells, source = logic_size(record, note, network, allocation, lanes)
+    clock_Hz, clock_source = clock(record, note, costs)
     priced = digital_energy.price(counts, costs, bank_bytes=bank_bytes, logic_cells=cells,
-                                  logic_source=source)
+                                  logic_source=source, clock_Hz=clock_Hz)
     synops = float(trace.synops[:, 1:].sum(axis=1).mean())
     by_layer = _breakdown(priced, lambda i: i.layer)
     by_core = _breakdown(priced, lambda i: (i.layer, i.core))
     sram = costs.sram
     part = {
         **_totals(priced, synops),
-        "clock_Hz": costs["clock_Hz"], "lanes": lanes, "bank_bytes": bank_bytes,
+        "clock_Hz": clock_Hz, "clock_source": clock_source, "lanes": lanes, "bank_bytes": bank_bytes,
         "beats": {"input": _mean(counts.input_beats), "output": _mean(counts.output_beats),
                   "priced": False},
         "per_layer": [{"layer": layer, **row} for layer, row in sorted(
@@ -172,7 +228,8 @@ def markdown(part):
              f"{part['lanes']}, memories built from banks of at most {part['bank_bytes']} bytes.",
              "", f"Latency: mean {part['latency_cycles']['mean']:.1f} cycles = "
              f"{part['latency_s']['mean'] * 1e6:.4g} us at {part['clock_Hz'] / 1e6:g} MHz "
-             f"(cycles of the access model, which the RTL counters equal in co-simulation).", "",
+             f"(cycles of the access model, which the RTL counters equal in co-simulation; "
+             f"clock: {part['clock_source']}).", "",
              "| component | mean per inference | share |", "|---|---|---|"]
     total = part["energy_J"]["mean"]
     for key, value in c.items():

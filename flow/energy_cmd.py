@@ -6,7 +6,8 @@ every event count), and prices them twice: the digital core access by access (th
 reads and writes, adds and compares and cycles that :func:`mapping.access.count_accesses`
 counts for ``lanes``, priced by :mod:`hardware.digital_energy` with a version-2 cost table,
 memories split into banks of at most ``bank_bytes``, leakage over the latency at the
-table's clock), and the analog neuron with the per-event energies characterized in SPICE
+clock that place and route achieved when ``synth.json`` (``ttfs synth --target ice40``)
+describes this design, else at the table's clock), and the analog neuron with the per-event energies characterized in SPICE
 (``analog_energy.json``, ``ttfs spice``). Where a co-simulation record exists
 (``cosim*.json``, ``ttfs cosim``), its counters are checked against the reference counts of
 the same samples; a disagreement is a failed check (exit status 1). A missing SPICE artifact
@@ -153,7 +154,9 @@ def _run(args):
           f"{part['lanes']}, banks <= {part['bank_bytes']} B); static "
           f"{static['nominal']['static_J'] * 1e9:.3f} nJ nominal, "
           f"{static['low']['static_J'] * 1e9:.4g} - {static['high']['static_J'] * 1e9:.4g} nJ "
-          f"over the leakage range; latency {part['latency_s']['mean'] * 1e6:.2f} us")
+          f"over the leakage range; latency {part['latency_s']['mean'] * 1e6:.2f} us at "
+          f"{part['clock_Hz'] / 1e6:.4g} MHz")
+    print(f"clock: {part['clock_source']}")
     if "missing" in doc["analog"]:
         print(f"analog: {doc['analog']['missing']}")
     else:

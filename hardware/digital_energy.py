@@ -10,7 +10,8 @@ word width), and each access is priced as one access of one bank: ``read_J`` =
         + (stored bits * sram_leakage_per_bit_W + logic cells * logic_leakage_per_cell_W)
           * cycles / clock_Hz
 
-The terms are grouped into :data:`COMPONENTS`. The static term is computed at the low,
+where ``clock_Hz`` is the table's unless the caller passes the design's (the Fmax that
+place and route achieved). The terms are grouped into :data:`COMPONENTS`. The static term is computed at the low,
 nominal and high ends of the table's leakage ranges; the total uses the nominal one.
 Banks below the smallest published SRAM are priced by extrapolating the fit; the result
 says how far and what the energy would be with such banks priced at the smallest point.
@@ -81,7 +82,8 @@ class DigitalEnergy:
     items : tuple of :class:`Item`
     stored_bits : bits of every memory (leaking for the whole latency)
     logic_cells, logic_source : logic size and where it comes from
-    cycles : int64 [samples]; latency_s : float64 [samples] at ``clock_Hz``
+    cycles : int64 [samples]; latency_s : float64 [samples] at the clock given to
+        :func:`price` (default the table's ``clock_Hz``)
     static_W : ``{"low", "nominal", "high"}`` leakage power of the whole design
     sram_ref_bytes : smallest published SRAM; banks below it are extrapolated
     """
@@ -145,7 +147,8 @@ def _memory_item(memory, costs, sram, bank_bytes):
                 bank_bytes=bank)
 
 
-def price(counts, costs, *, bank_bytes=DEFAULT_BANK_BYTES, logic_cells, logic_source):
+def price(counts, costs, *, bank_bytes=DEFAULT_BANK_BYTES, logic_cells, logic_source,
+          clock_Hz=None):
     """Price an :class:`mapping.access.AccessCounts` with a :class:`hardware.costs.CostTable`.
 
     Parameters
@@ -155,16 +158,22 @@ def price(counts, costs, *, bank_bytes=DEFAULT_BANK_BYTES, logic_cells, logic_so
     bank_bytes : largest bank a memory is built from, in bytes
     logic_cells : generic logic cells of the design (leaking for the whole latency)
     logic_source : where ``logic_cells`` comes from (synthesis or a stated rule)
+    clock_Hz : clock that turns cycles into the latency (and the leaking time); None: the
+        table's ``clock_Hz``
 
     Raises
     ------
     ValueError
-        for a bank smaller than one word, or a negative logic size.
+        for a bank smaller than one word, a negative logic size or a non-positive clock.
     """
     if not isinstance(bank_bytes, (int, np.integer)) or bank_bytes < 1:
         raise ValueError(f"bank_bytes must be a positive integer, not {bank_bytes!r}")
     if not isinstance(logic_cells, (int, np.integer)) or logic_cells < 0:
         raise ValueError(f"logic_cells must be a non-negative integer, not {logic_cells!r}")
+    clock_Hz = costs["clock_Hz"] if clock_Hz is None else clock_Hz
+    if isinstance(clock_Hz, bool) or not isinstance(clock_Hz, (int, float)) \
+            or not math.isfinite(clock_Hz) or clock_Hz <= 0:
+        raise ValueError(f"clock_Hz must be a positive finite number, not {clock_Hz!r}")
     sram = costs.sram
     items = [_memory_item(m, costs, sram, bank_bytes) for m in counts.memories]
     zeros = np.zeros(counts.samples, dtype=np.int64)
@@ -178,7 +187,7 @@ def price(counts, costs, *, bank_bytes=DEFAULT_BANK_BYTES, logic_cells, logic_so
               for corner in ("low", "nominal", "high")}
     return DigitalEnergy(items=tuple(items), stored_bits=bits, logic_cells=int(logic_cells),
                          logic_source=logic_source, cycles=counts.cycles,
-                         latency_s=counts.cycles / costs["clock_Hz"], static_W=static,
+                         latency_s=counts.cycles / clock_Hz, static_W=static,
                          sram_leakage_per_bit_W=sram_leak["nominal"],
                          sram_ref_bytes=sram.ref_bytes)
 

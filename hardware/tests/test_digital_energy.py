@@ -70,6 +70,19 @@ def test_price_is_counts_times_bank_energies_by_hand():
         sum(priced.component_J(c) for c in digital_energy.COMPONENTS), priced.total_J())
 
 
+def test_a_given_clock_replaces_the_tables_for_latency_and_leakage():
+    table = digital_energy.price(counts(), round_costs(), logic_cells=10, logic_source="test")
+    fpga = digital_energy.price(counts(), round_costs(), logic_cells=10, logic_source="test",
+                                clock_Hz=0.25e6)
+    np.testing.assert_allclose(fpga.latency_s, [400e-6, 1200e-6])
+    np.testing.assert_allclose(fpga.static_J(), 4 * table.static_J())
+    np.testing.assert_allclose(fpga.dynamic_J, table.dynamic_J)
+    for bad in (0, -1.0, float("nan"), True, "12"):
+        with pytest.raises(ValueError, match=r"^clock_Hz must be a positive finite number, "):
+            digital_energy.price(counts(), round_costs(), logic_cells=0, logic_source="test",
+                                 clock_Hz=bad)
+
+
 def test_banks_below_the_smallest_published_sram_are_listed_as_extrapolated():
     priced = digital_energy.price(counts(), round_costs(), bank_bytes=4096, logic_cells=0,
                                   logic_source="test")

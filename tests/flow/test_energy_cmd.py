@@ -1,5 +1,6 @@
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -99,17 +100,79 @@ def test_lanes_and_bank_size_change_the_memories(run, capsys):
     assert "pJ per synaptic operation (lanes 2, banks <= 2048 B)" in out
 
 
-def test_synth_json_gives_the_logic_size(run, capsys):
+def write_synth(run_dir, net, *, cells=1234, fmax_MHz=25.0, target="ice40", lanes=8):
+    """A ``synth.json`` as ``ttfs synth`` writes it (the keys the energy report reads)."""
+    doc = {"schema_version": 1, "target": target, "device": "up5k" if fmax_MHz else None,
+           "cells": cells, "luts": cells // 2, "flip_flops": cells // 4, "fmax_MHz": fmax_MHz,
+           "pnr": {"seed": 1} if fmax_MHz else None,
+           "design": {"sizes": list(net.sizes), "weight_bits": net.weight_bits,
+                      "steps": net.steps, "lanes": [lanes] * len(net.layers)}}
+    (run_dir / "synth.json").write_text(json.dumps(doc))
+
+
+def test_synth_json_gives_the_logic_size_and_the_achieved_clock(run, capsys):
     run_dir, net, root, images, labels = run
-    (run_dir / "synth.json").write_text(json.dumps({"target": "generic", "cells": 1234}))
-    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
+    write_synth(run_dir, net, fmax_MHz=25.0)
+    status, out, err = main(["energy", str(run_dir), "--samples", "3", "--data-dir", str(root)],
+                            capsys)
+    assert status == 0, err
+    doc = json.loads((run_dir / "report.json").read_text())
+    part = doc["digital"]
     assert part["logic_cells"] == 1234
-    assert part["logic_source"].startswith("synth.json: 1234 cells synthesized for target generic")
-    (run_dir / "synth.json").write_text(json.dumps({"target": "generic"}))
+    assert part["logic_source"].startswith("synth.json: 1234 cells synthesized for target ice40")
+    assert part["clock_Hz"] == 25e6
+    assert part["clock_source"].startswith("synth.json: the maximum clock frequency that place "
+                                           "and route achieved for ice40 up5k (25.00 MHz, "
+                                           "nextpnr seed 1)")
+    assert part["latency_s"]["mean"] == pytest.approx(part["latency_cycles"]["mean"] / 25e6)
+    power = part["static_range"]["nominal"]["power_W"]
+    assert part["static_J"]["mean"] == pytest.approx(power * part["latency_s"]["mean"])
+    assert f"us at 25 MHz\nclock: {part['clock_source']}\n" in out
+    assert f"clock: {part['clock_source']}" in (run_dir / "report.md").read_text()
+    # the same counts at the table's clock: latency and static energy scale by 100 / 25
+    (run_dir / "synth.json").unlink()
+    table = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
+    assert table["clock_Hz"] == 100e6 and table["clock_source"].startswith("cost table clock_Hz")
+    assert part["latency_s"]["mean"] == pytest.approx(4 * table["latency_s"]["mean"])
+    assert part["dynamic_J"] == pytest.approx(table["dynamic_J"])
+
+
+def test_synth_json_without_fmax_keeps_the_table_clock(run):
+    run_dir, net, root, images, labels = run
+    write_synth(run_dir, net, fmax_MHz=None, target="ecp5")
+    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
+    assert part["logic_cells"] == 1234 and part["clock_Hz"] == 100e6
+    assert part["clock_source"].endswith("; synth.json (target ecp5) has no Fmax: only "
+                                         "`ttfs synth --target ice40` places and routes")
+
+
+def test_synth_json_of_another_design_or_network_is_not_used(run):
+    run_dir, net, root, images, labels = run
+    write_synth(run_dir, net, lanes=8)
+    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root, lanes=2)["digital"]
+    why = ("synth.json not used: it describes another design (lanes [8, 8] (this report: "
+           "[2, 2]))")
+    assert part["logic_cells"] != 1234 and part["logic_source"].startswith("estimate: ")
+    assert why in part["logic_source"]
+    assert part["clock_Hz"] == 100e6 and why in part["clock_source"]
+    old = (run_dir / "network.json").stat().st_mtime - 10
+    os.utime(run_dir / "synth.json", (old, old))
+    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root, lanes=8)["digital"]
+    assert part["clock_Hz"] == 100e6
+    assert "synth.json not used: older than network.json" in part["clock_source"]
+
+
+def test_a_broken_synth_json_is_a_one_line_error(run, capsys):
+    run_dir, net, root, images, labels = run
+    (run_dir / "synth.json").write_text(json.dumps({"target": "generic", "cells": 10}))
     status, out, err = main(["energy", str(run_dir), "--samples", "3", "--data-dir", str(root)],
                             capsys)
     assert status == 2 and err.count("\n") == 1
-    assert "synth.json: not a synthesis record with a cell count" in err
+    assert "synth.json: not a synthesis record (missing or unreadable: 'fmax_MHz')" in err
+    write_synth(run_dir, net, fmax_MHz=-3.0)
+    with pytest.raises(ValueError, match=r"synth.json: fmax_MHz must be a positive number or "
+                                         r"null, not -3.0: rerun `ttfs synth "):
+        energy_cmd.evaluate(run_dir, samples=3, data_dir=root)
 
 
 def test_report_json_schema(run, capsys):
@@ -133,7 +196,8 @@ def test_report_json_schema(run, capsys):
     assert set(digital) == {
         "energy_J", "dynamic_J", "static_J", "components_J", "static_range", "stored_bits",
         "logic_cells", "logic_source", "synaptic_operations", "energy_per_synop_J",
-        "dynamic_per_synop_J", "latency_cycles", "latency_s", "clock_Hz", "lanes",
+        "dynamic_per_synop_J", "latency_cycles", "latency_s", "clock_Hz", "clock_source",
+        "lanes",
         "bank_bytes", "beats", "per_layer", "per_core", "memories", "ops", "sram_model",
         "extrapolation", "costs", "published", "published_note"}
     assert list(digital["components_J"]) == ["weight_reads", "state_traffic", "arithmetic",
