@@ -2,10 +2,10 @@
 
 ``ttfs synth runs/NAME --target generic|ice40|ecp5 [--device D] [--no-pnr]`` synthesizes
 the run's exported Verilog (``runs/NAME/verilog/ttfs_top.v``; exported first, with the
-default lanes, if missing) with the system Yosys, and for iCE40 places and routes it with
-nextpnr-ice40 and packs a bitstream with icepack. It writes ``runs/NAME/synth.json`` and
-``runs/NAME/synth.md``, and the logs, netlist and bitstream into
-``runs/NAME/synth/TARGET/``. Exit status 1 when the design has latches, Yosys or nextpnr
+default lanes, if missing; refused if older than the run's network) with the system Yosys,
+and for iCE40 places and routes it with nextpnr-ice40 and packs a bitstream with icepack.
+It writes ``runs/NAME/synth.json`` and ``runs/NAME/synth.md``, and the logs, netlist and
+bitstream into ``runs/NAME/synth/TARGET/``. Exit status 1 when the design has latches, Yosys or nextpnr
 fails, or it does not fit the device (the message says by how much and what helps).
 """
 import json
@@ -13,14 +13,24 @@ import sys
 from pathlib import Path
 
 from hardware import fpga, pnr, synth
+from mapping.allocation import ALLOCATION_FILE
 from mapping.files import write_text
+from mapping.network import NETWORK_FILE, WEIGHTS_FILE
 
 from . import rtl_stage
 
 
 def _export_if_missing(run_dir):
+    """The run's exported Verilog; exported first (default lanes) when missing. An export
+    older than the network it was made from is refused, not synthesized."""
     verilog = run_dir / "verilog" / "ttfs_top.v"
     if verilog.is_file() and verilog.with_suffix(".json").is_file():
+        exported = min(verilog.stat().st_mtime, verilog.with_suffix(".json").stat().st_mtime)
+        for name in (NETWORK_FILE, WEIGHTS_FILE, ALLOCATION_FILE):
+            if (run_dir / name).is_file() and (run_dir / name).stat().st_mtime > exported:
+                raise ValueError(f"{verilog} is older than {run_dir / name}: it may hold an "
+                                 f"earlier network; rerun `ttfs export-verilog {run_dir}` "
+                                 f"(with the --lanes you want), then `ttfs synth`")
         return verilog
     result = rtl_stage.export_verilog(run_dir)
     print(f"wrote {result.verilog} and {result.sidecar} (ttfs export-verilog, lanes "
