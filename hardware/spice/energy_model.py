@@ -281,3 +281,19 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
            "seed": seed, "fan_ins": list(FAN_INS), "window_steps": WINDOW_STEPS,
            "charge_to_fire_C": dict(zip(map(str, FAN_INS), trims))}
     return _unpack(coef, (float(fixed), float(slope)), tech, fit)
+
+
+def validate(energies, neurons, sim, tech=DEFAULT):
+    """The model ``energies`` against full transistor-level simulations of ``neurons`` (as
+    :func:`characterize` measures them: the window up to model time ``K - 1``, fine time
+    steps). Per neuron: fan-in, threshold, whether it fired, measured and modelled energy,
+    and the model's relative error."""
+    records = []
+    for neuron in neurons:
+        m = measure.simulate(neuron, "transistor", sim, tech, end_step=neuron.steps - 1,
+                             step_fraction=measure.ENERGY_STEP_FRACTION)
+        model_J = energies.neuron_J(neuron, m.fire_step)
+        records.append({"fan_in": len(neuron.weights), "threshold": neuron.threshold,
+                        "fired": bool(np.isfinite(m.fire_step)), "energy_J": m.energy_J,
+                        "model_J": model_J, "error_rel": model_J / m.energy_J - 1.0})
+    return records

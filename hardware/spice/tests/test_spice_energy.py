@@ -83,3 +83,20 @@ def test_energy_characterization_predicts_held_out_neurons():
         # 3 inputs lie below the smallest fitted fan-in (4), where the fixed terms dominate:
         # 28 % off with this 24-neuron fit (4.58 pJ predicted, 3.57 pJ measured)
         assert model.neuron_J(neuron, m.fire_step) == pytest.approx(m.energy_J, rel=0.35)
+
+
+@pytest.mark.ngspice
+def test_energy_validate_compares_model_and_simulation():
+    model = _model()
+    neurons = [Neuron(np.array([12, -4]), np.array([0, 1]), 60, 10),
+               Neuron(np.array([2, 0]), np.array([0, 10]), 500, 10)]
+    with simulator.Simulator() as sim:
+        records = energy_model.validate(model, neurons, sim)
+        fired = measure.simulate(neurons[0], "transistor", sim, end_step=9,
+                                 step_fraction=measure.ENERGY_STEP_FRACTION)
+    assert [r["fired"] for r in records] == [True, False]
+    assert records[0]["energy_J"] == pytest.approx(fired.energy_J)
+    assert records[0]["model_J"] == pytest.approx(model.neuron_J(neurons[0], fired.fire_step))
+    for r in records:
+        assert r["error_rel"] == pytest.approx(r["model_J"] / r["energy_J"] - 1)
+        assert r["fan_in"] == 2 and r["energy_J"] > 0
