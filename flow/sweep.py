@@ -65,6 +65,9 @@ def _run_point(out_dir, config, threads):
 
     from model.train import train
 
+    from .codesign import with_energy_coefficients
+
+    config = with_energy_coefficients(config)
     torch.set_num_threads(threads)
     metrics_path = Path(out_dir) / "metrics.json"
     if metrics_path.is_file():

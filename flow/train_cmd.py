@@ -25,6 +25,18 @@ def add_config_options(parser, *, regularizer=True):
                             default=getattr(_DEFAULTS, name))
     parser.add_argument("--zero-pixels", choices=("silent", "spike"), default="silent",
                         help="whether pixels at 0 stay silent or spike at tau_in")
+    parser.add_argument("--input-threshold", type=float, default=_DEFAULTS.input_threshold,
+                        help="pixels below it (in [0, 1]) never spike (default 0: none)")
+    parser.add_argument("--energy-weight", type=float, default=_DEFAULTS.energy_weight,
+                        help="weight of the estimated digital energy per inference in uJ "
+                             "in the loss (default 0: off)")
+    for name in ("energy_lanes", "energy_bank_bytes", "energy_weight_bits", "energy_steps"):
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
+                            default=getattr(_DEFAULTS, name),
+                            help="the core the energy estimate prices (default %(default)s)")
+    parser.add_argument("--energy-softness", type=float, default=_DEFAULTS.energy_softness,
+                        help="width of the smooth spike count of the energy gradient, model "
+                             "time units (default %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads per run (default 1: parallel runs share cores)")
 
@@ -51,7 +63,8 @@ def config_from_args(args):
     values = {name: getattr(args, name) for name in (
         "dataset", "arch", "reg", "gamma1", "gamma2", "v_hat", "tau_soft", "lr", "lr_decay",
         "threshold", "t_max", "tau_in", "init_mean", "init_std", "epochs", "batch_size", "seed",
-        "train_subset", "test_subset")}
+        "train_subset", "test_subset", "input_threshold", "energy_weight", "energy_lanes",
+        "energy_bank_bytes", "energy_weight_bits", "energy_steps", "energy_softness")}
     values["zero_silent"] = args.zero_pixels == "silent"
     return TrainConfig(**values)
 
@@ -69,8 +82,10 @@ def run(args):
     metrics = train(args.out, config, resume=args.resume, threads=args.threads,
                     progress=progress)
     rates = ", ".join(f"{rate:.3f}" for rate in metrics["firing_rate"])
+    energy = (f", estimated digital energy {metrics['energy_estimate_uJ']:.4f} uJ per inference"
+              if "energy_estimate_uJ" in metrics else "")
     print(f"{args.out}: test accuracy {metrics['test_accuracy']:.4f}, firing rate per hidden "
-          f"layer [{rates}], mean {metrics['firing_rate_mean']:.3f}")
+          f"layer [{rates}], mean {metrics['firing_rate_mean']:.3f}{energy}")
     return 0
 
 

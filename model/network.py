@@ -49,6 +49,7 @@ class NetworkConfig:
     t_max : end of the firing window (time units; input spikes lie in [0, tau_in])
     tau_in : input window: a pixel x in [0, 1] spikes at tau_in * (1 - x)
     zero_silent : pixels with x = 0 do not spike (instead of spiking at tau_in)
+    input_threshold : pixels with x < input_threshold do not spike (in [0, 1]; 0: none)
     init_mean : initial weights have mean init_mean * threshold / n_in
     init_std : initial weights have standard deviation init_std * threshold / sqrt(n_in)
     """
@@ -58,11 +59,14 @@ class NetworkConfig:
     t_max: float = T_MAX
     tau_in: float = TAU_IN
     zero_silent: bool = True
+    input_threshold: float = 0.0
     init_mean: float = 4.0
     init_std: float = 1.0
 
     def __post_init__(self):
         object.__setattr__(self, "arch", parse_arch(self.arch))
+        if not 0 <= self.input_threshold <= 1:
+            raise ValueError(f"input_threshold must lie in [0, 1], not {self.input_threshold}")
         if not self.threshold > 0:
             raise ValueError(f"threshold must be positive, not {self.threshold}")
         if not 0 < self.tau_in < self.t_max:
@@ -78,11 +82,12 @@ class NetworkConfig:
         return cls(**{key: value for key, value in values.items() if key in names})
 
 
-def encode(images, *, tau_in=TAU_IN, zero_silent=True):
+def encode(images, *, tau_in=TAU_IN, zero_silent=True, input_threshold=0.0):
     """Input spike times ``[batch, n_pixels]`` (float32, ``+inf`` = no spike) of images.
 
     ``images`` are uint8 ``[batch, 28, 28]`` or ``[batch, 784]`` (0..255), or floats in
-    [0, 1]; as a NumPy array or a tensor.
+    [0, 1]; as a NumPy array or a tensor. Pixels below ``input_threshold`` do not spike
+    (and with ``zero_silent`` neither do pixels at 0).
     """
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.array(images))  # a copy: IDX arrays are read-only
@@ -99,9 +104,15 @@ def encode(images, *, tau_in=TAU_IN, zero_silent=True):
         raise ValueError(f"images must be uint8 or float, not {images.dtype}")
     x = x.reshape(x.shape[0], -1)
     times = tau_in * (1.0 - x)
+    silent = torch.zeros_like(x, dtype=torch.bool)
+    if input_threshold > 0:
+        # compared in float64, as mapping.reference.encode_steps does, so that the float
+        # model and the integer network silence the same pixels
+        x64 = images.to(torch.float64).reshape(x.shape)
+        silent = (x64 / 255.0 if images.dtype == torch.uint8 else x64) < input_threshold
     if zero_silent:
-        times = torch.where(x == 0, torch.full_like(times, math.inf), times)
-    return times
+        silent = silent | (x == 0)
+    return torch.where(silent, torch.full_like(times, math.inf), times)
 
 
 class TTFSLayer(nn.Module):
@@ -166,7 +177,8 @@ class TTFSNetwork(nn.Module):
 
     def encode(self, images):
         """Input spike times of images with this network's encoding."""
-        return encode(images, tau_in=self.config.tau_in, zero_silent=self.config.zero_silent)
+        return encode(images, tau_in=self.config.tau_in, zero_silent=self.config.zero_silent,
+                      input_threshold=self.config.input_threshold)
 
     def scans(self, input_times):
         """One :class:`model.neuron.Scan` per layer, input side first."""

@@ -46,7 +46,8 @@ METADATA_KEY = "ttfs"
 SCHEMA_VERSION = 1
 DEFAULT_STEPS = 256
 ENCODING = ("pixel x in [0, 1] spikes once at step round(tau_in (1 - x) / dt); with "
-            "zero_silent, pixels at x = 0 do not spike")
+            "zero_silent, pixels at x = 0 do not spike; pixels below input_threshold do not "
+            "spike")
 DECODING = ("first output neuron to spike, ties to the lowest index; if none spikes, the "
             "largest output potential at the end of the window")
 
@@ -94,7 +95,8 @@ def to_nir(network, *, steps=DEFAULT_STEPS, dataset=None):
     edges.append((source, "output"))
     meta = {"schema_version": SCHEMA_VERSION, "model": "ttfs-ramp-fire-once",
             "threshold": config.threshold, "t_max": config.t_max, "tau_in": config.tau_in,
-            "zero_silent": config.zero_silent, "steps": steps, "dt": dt, "dt_s": DT_S,
+            "zero_silent": config.zero_silent, "input_threshold": config.input_threshold,
+            "steps": steps, "dt": dt, "dt_s": DT_S,
             "time_unit_s": DT_S / dt, "encoding": ENCODING, "decoding": DECODING,
             "spike_convention": "one-step pulse of height 1 (Norse 1.1, snnTorch 1.0)",
             "reader_advance_steps_per_layer": 1}
@@ -164,7 +166,8 @@ def from_nir(graph):
     meta = metadata(graph)
     config = NetworkConfig(arch=(1, 1), threshold=float(meta["threshold"]),
                            t_max=float(meta["t_max"]), tau_in=float(meta["tau_in"]),
-                           zero_silent=bool(meta["zero_silent"]))
+                           zero_silent=bool(meta["zero_silent"]),
+                           input_threshold=float(meta.get("input_threshold", 0.0)))
     dt = config.t_max / int(meta["steps"])
     weights = []
     for fc, lif, loop in _layers(graph):
@@ -179,7 +182,8 @@ def from_nir(graph):
         raise ValueError("graph has no layer: expected input -> Linear -> CubaLIF -> ... -> output")
     arch = (weights[0].shape[1],) + tuple(w.shape[0] for w in weights)
     config = NetworkConfig(arch=arch, threshold=config.threshold, t_max=config.t_max,
-                           tau_in=config.tau_in, zero_silent=config.zero_silent)
+                           tau_in=config.tau_in, zero_silent=config.zero_silent,
+                           input_threshold=config.input_threshold)
     network = TTFSNetwork(config)
     with torch.no_grad():
         for layer, weight in zip(network.layers, weights):
@@ -338,7 +342,8 @@ def save_run(network, out_dir, *, dataset, source):
             raise FileExistsError(f"{out_dir / name} exists: import into a new directory")
     c = network.config
     config = TrainConfig(dataset=dataset, arch=c.arch, threshold=c.threshold, t_max=c.t_max,
-                         tau_in=c.tau_in, zero_silent=c.zero_silent).to_json()
+                         tau_in=c.tau_in, zero_silent=c.zero_silent,
+                         input_threshold=c.input_threshold).to_json()
     config["imported_from"] = str(source)
     out_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import data
+from .energy import PJ_PER_UJ, EnergyCoefficients, estimate_pJ
 from .files import write_bytes, write_text
 from .network import NetworkConfig, TTFSNetwork, parse_arch, predict
 from .neuron import T_MAX
@@ -35,7 +36,8 @@ class TrainConfig:
     Members
     -------
     dataset : ``mnist`` or ``fashion-mnist``
-    arch, threshold, t_max, tau_in, zero_silent, init_mean, init_std : see NetworkConfig
+    arch, threshold, t_max, tau_in, zero_silent, input_threshold, init_mean, init_std : see
+        NetworkConfig (``input_threshold``: pixels below it never spike)
     reg : sparse-firing regularizer: ``none``, ``m-ssr``, ``f-ssr`` or ``vhat``
     gamma1 : weight of the window term (label neuron must fire before t_max)
     gamma2 : weight of the sparse-firing regularizer
@@ -44,6 +46,14 @@ class TrainConfig:
     lr : Adam learning rate; lr_decay : factor per epoch
     batch_size, epochs, seed : the usual
     train_subset, test_subset : use only the first N samples (0 = all)
+    energy_weight : weight of the estimated digital energy per inference in uJ
+        (:mod:`model.energy`), added to the loss beside ``gamma2`` times ``reg``; 0 = off
+    energy_spike_pJ, energy_fixed_pJ, energy_steps, energy_softness : the
+        :class:`model.energy.EnergyCoefficients` (pJ per delivered spike of each layer,
+        input first, and per inference); empty = not set (``ttfs train`` and
+        ``flow.api.train`` compute them from the 45 nm cost table)
+    energy_lanes, energy_bank_bytes, energy_weight_bits : the core the coefficients were
+        computed for (a record; training reads only the coefficients)
     """
 
     dataset: str = "mnist"
@@ -52,6 +62,7 @@ class TrainConfig:
     t_max: float = T_MAX
     tau_in: float = 1.0
     zero_silent: bool = True
+    input_threshold: float = 0.0
     init_mean: float = 4.0
     init_std: float = 1.0
     reg: str = "none"
@@ -66,9 +77,18 @@ class TrainConfig:
     seed: int = 0
     train_subset: int = 0
     test_subset: int = 0
+    energy_weight: float = 0.0
+    energy_spike_pJ: tuple = ()
+    energy_fixed_pJ: float = 0.0
+    energy_steps: int = 256
+    energy_softness: float = 0.5
+    energy_lanes: int = 8
+    energy_bank_bytes: int = 8192
+    energy_weight_bits: int = 8
 
     def __post_init__(self):
         object.__setattr__(self, "arch", parse_arch(self.arch))
+        object.__setattr__(self, "energy_spike_pJ", tuple(float(v) for v in self.energy_spike_pJ))
         if self.dataset not in data.DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(data.DATASETS)}, "
                              f"not {self.dataset!r}")
@@ -85,13 +105,35 @@ class TrainConfig:
             value = getattr(self, field.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{field.name} must be finite, not {value}")
-        for name in ("gamma1", "gamma2", "seed", "train_subset", "test_subset"):
+        for name in ("gamma1", "gamma2", "seed", "train_subset", "test_subset", "energy_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, not {getattr(self, name)}")
         for name in ("tau_soft", "lr", "lr_decay", "batch_size", "epochs"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
         NetworkConfig.from_dict(asdict(self))
+        self._check_energy()
+
+    def _check_energy(self):
+        if self.energy_spike_pJ:
+            if len(self.energy_spike_pJ) != len(self.arch):
+                raise ValueError(f"energy_spike_pJ must hold one energy per layer of arch "
+                                 f"{'-'.join(map(str, self.arch))} (input first), not "
+                                 f"{len(self.energy_spike_pJ)}")
+            EnergyCoefficients(self.energy_spike_pJ, self.energy_fixed_pJ,
+                               steps=self.energy_steps, softness=self.energy_softness)
+        for name in ("energy_lanes", "energy_bank_bytes", "energy_weight_bits"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+    @property
+    def energy(self):
+        """The :class:`model.energy.EnergyCoefficients`, or None when not set."""
+        if not self.energy_spike_pJ:
+            return None
+        return EnergyCoefficients(self.energy_spike_pJ, self.energy_fixed_pJ,
+                                  steps=self.energy_steps, softness=self.energy_softness)
 
     @property
     def network(self):
@@ -101,6 +143,7 @@ class TrainConfig:
     def to_json(self):
         values = asdict(self)
         values["arch"] = list(self.arch)
+        values["energy_spike_pJ"] = list(self.energy_spike_pJ)
         values["schema_version"] = SCHEMA_VERSION
         return values
 
@@ -121,25 +164,31 @@ def _subset(split, n):
 
 
 @torch.no_grad()
-def evaluate(network, images, labels, *, batch_size=500):
+def evaluate(network, images, labels, *, batch_size=500, energy=None):
     """Accuracy and firing rate per hidden layer (spikes per neuron per sample).
 
     Returns a dict with ``accuracy`` (0 to 1), ``firing_rate`` (list over hidden layers)
-    and ``firing_rate_mean``.
+    and ``firing_rate_mean``; with ``energy`` (:class:`model.energy.EnergyCoefficients`)
+    also ``energy_estimate_uJ``, the mean estimated digital energy per inference.
     """
     labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     n_hidden = len(network.layers) - 1
-    correct, spikes = 0, [0.0] * n_hidden
+    correct, spikes, energy_pJ = 0, [0.0] * n_hidden, 0.0
     for start in range(0, len(labels), batch_size):
         times = network(network.encode(images[start:start + batch_size]))
         final = network.final_potentials(times[-2])
         correct += int((predict(times[-1], final) == labels[start:start + batch_size]).sum())
         for layer in range(n_hidden):
             spikes[layer] += float(torch.isfinite(times[layer + 1]).float().mean(dim=1).sum())
+        if energy is not None:
+            energy_pJ += float(estimate_pJ(times, energy, t_max=network.config.t_max).sum())
     n = max(len(labels), 1)
     rates = [s / n for s in spikes]
-    return {"accuracy": correct / n, "firing_rate": rates,
-            "firing_rate_mean": sum(rates) / len(rates) if rates else 0.0}
+    result = {"accuracy": correct / n, "firing_rate": rates,
+              "firing_rate_mean": sum(rates) / len(rates) if rates else 0.0}
+    if energy is not None:
+        result["energy_estimate_uJ"] = energy_pJ / n / PJ_PER_UJ
+    return result
 
 
 def train(config, out_dir, *, resume=False, progress=None, root=None):
@@ -159,6 +208,10 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     -------
     The metrics dict also written to ``metrics.json``.
     """
+    if config.energy_weight > 0 and config.energy is None:
+        raise ValueError("energy_weight needs energy_spike_pJ and energy_fixed_pJ: `ttfs train` "
+                         "and flow.api.train compute them, or use "
+                         "flow.codesign.energy_coefficients")
     out_dir = Path(out_dir)
     train_images, train_labels = _subset(data.load(config.dataset, "train", root=root),
                                          config.train_subset)
@@ -179,6 +232,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: a rejected run leaves nothing
     _write_json(out_dir / "config.json", config.to_json())
     labels_all = torch.from_numpy(train_labels.astype(np.int64))
+    energy = config.energy
     n_batches = math.ceil(len(labels_all) / config.batch_size)
     metrics = {}
     for epoch in range(start_epoch, config.epochs):
@@ -189,6 +243,8 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
         if progress is not None:
             batches = progress(batches, total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}")
         sums = {"loss": 0.0, "cross_entropy": 0.0, "window": 0.0, "penalty": 0.0, "correct": 0}
+        if energy is not None:
+            sums["energy_uJ"] = 0.0
         for batch in batches:
             index = permutation[batch * config.batch_size:(batch + 1) * config.batch_size]
             input_times = network.encode(train_images[index.numpy()])
@@ -199,6 +255,12 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
             penalty = (hidden_penalty(config.reg, network, input_times, scans, v_hat=config.v_hat)
                        if config.gamma2 > 0 else cross_entropy.new_zeros(()))
             loss = cross_entropy + config.gamma1 * window + config.gamma2 * penalty
+            if energy is not None:
+                times = [input_times] + [layer_scan.times for layer_scan in scans]
+                energy_uJ = estimate_pJ(times, energy, t_max=config.t_max).mean() / PJ_PER_UJ
+                sums["energy_uJ"] += float(energy_uJ.detach()) * len(labels)
+                if config.energy_weight > 0:
+                    loss = loss + config.energy_weight * energy_uJ
             if not torch.isfinite(loss):
                 raise RuntimeError(f"loss became {loss.item()} in epoch {epoch + 1}, batch "
                                    f"{batch}: lower lr or gamma2")
@@ -220,9 +282,11 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
         record.update(epoch=epoch + 1, train_accuracy=sums["correct"] / n,
                       train_seconds=time.perf_counter() - started)
         network.eval()
-        test = evaluate(network, test_images, test_labels)
+        test = evaluate(network, test_images, test_labels, energy=energy)
         record.update(test_accuracy=test["accuracy"], firing_rate=test["firing_rate"],
                       firing_rate_mean=test["firing_rate_mean"])
+        if energy is not None:
+            record["test_energy_estimate_uJ"] = test["energy_estimate_uJ"]
         history.append(record)
         _save_epoch(out_dir, network, optimizer, scheduler, generator, history, config)
         metrics = _metrics(history, test, len(test_labels), config)
@@ -231,10 +295,13 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
 
 
 def _metrics(history, test, test_samples, config):
-    return {"test_accuracy": test["accuracy"], "firing_rate": test["firing_rate"],
-            "firing_rate_mean": test["firing_rate_mean"], "test_samples": test_samples,
-            "epochs_done": len(history), "complete": len(history) >= config.epochs,
-            "history": history, "schema_version": SCHEMA_VERSION}
+    metrics = {"test_accuracy": test["accuracy"], "firing_rate": test["firing_rate"],
+               "firing_rate_mean": test["firing_rate_mean"], "test_samples": test_samples,
+               "epochs_done": len(history), "complete": len(history) >= config.epochs,
+               "history": history, "schema_version": SCHEMA_VERSION}
+    if "energy_estimate_uJ" in test:
+        metrics["energy_estimate_uJ"] = test["energy_estimate_uJ"]
+    return metrics
 
 
 def _save_epoch(out_dir, network, optimizer, scheduler, generator, history, config):

@@ -1,0 +1,131 @@
+"""The per-event energies that energy-aware training needs, taken from the report's own
+cost model, and the estimate's check against the report.
+
+:func:`energy_coefficients` prices a network shape with the digital core's access model
+(:func:`mapping.access.count_accesses`) and the cost table (:mod:`hardware.costs`, priced by
+:func:`hardware.digital_energy.price`) and returns the plain numbers of
+:class:`model.energy.EnergyCoefficients`:
+
+* ``fixed_pJ``: the priced energy of an inference in which nothing spikes (every group's
+  state word read and written and its lanes updated and compared on every step, the
+  decoder's compares, leakage over ``K * G_max + 3`` cycles);
+* ``spike_pJ[l]`` for a layer ``l`` below the output: what one delivered spike adds, per
+  ``docs/rtl.md``: for every core ``c`` of layer ``l + 1`` (``g_c`` groups) ``g_c`` weight-word
+  reads and ``lanes * g_c`` slope adds; one spike-list entry written and read once per group
+  pass (``G = max g_c`` times); and ``G`` more cycles of the step, priced at the design's
+  leakage power. For the output layer: its list entry written and read once.
+
+Two approximations, both upper bounds, measured in docs/energy.md: an entry per spike
+(the core writes one entry per (step, group) with a spike, so two spikes of one group on
+one step share it), and cycles added per layer (layers run in lockstep, so a step lasts as
+long as its slowest layer, not the sum of them). Register widths, which set the state word
+and the adders, come from a quantized network when one is given, else from
+:func:`default_widths`.
+"""
+import numpy as np
+
+from hardware import costs as cost_tables
+from hardware.digital_energy import DEFAULT_BANK_BYTES, estimate_logic_cells, price
+from mapping import access, reference
+from mapping.allocation import CoreLimits, allocate
+from mapping.network import IntLayer, IntNetwork, RegisterWidths
+from model.energy import EnergyCoefficients
+from model.network import parse_arch
+
+__all__ = ["default_widths", "energy_coefficients", "estimate_from_trace",
+           "with_energy_coefficients"]
+
+J_TO_PJ = 1e12
+
+
+def default_widths(sizes, weight_bits, steps):
+    """Register widths of trained networks, by a rule measured on the MNIST networks of
+    docs/energy.md: the slope ``weight_bits + 7`` bits, the potential ``log2(K) - 2`` more."""
+    slope = weight_bits + 7
+    potential = slope + max(1, int(np.ceil(np.log2(steps))) - 2)
+    return tuple(RegisterWidths(slope, potential) for _ in sizes[1:])
+
+
+def _priced_shape(sizes, *, lanes, bank_bytes, weight_bits, steps, costs, limits, widths):
+    """The core priced for a silent inference of a network of ``sizes``."""
+    layers = tuple(IntLayer(np.zeros((n_out, n_in), dtype=np.int64), 1)
+                   for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    network = IntNetwork(layers=layers, weight_bits=weight_bits, steps=steps, widths=widths)
+    allocation = allocate(network, limits)
+    silent = np.full((1, sizes[0]), steps, dtype=np.int64)
+    trace = reference.simulate(network, silent)
+    per_layer = access.lanes_per_layer(lanes, len(layers))
+    counts = access.count_accesses(network, allocation, trace, lanes=per_layer)
+    cells, source = estimate_logic_cells(network, allocation, list(per_layer))
+    priced = price(counts, costs, bank_bytes=bank_bytes, logic_cells=cells, logic_source=source)
+    return network, allocation, per_layer, priced
+
+
+def energy_coefficients(arch, *, lanes=8, bank_bytes=DEFAULT_BANK_BYTES, weight_bits=8,
+                        steps=256, costs=None, limits=CoreLimits(), network=None,
+                        softness=0.5):
+    """:class:`model.energy.EnergyCoefficients` of the digital core for a network shape.
+
+    Parameters
+    ----------
+    arch : layer sizes (``"784-400-10"`` or a sequence), input first
+    lanes, bank_bytes : the core (as ``ttfs energy --lanes --bank-bytes``)
+    weight_bits, steps : the integer network's weight width and ``K``
+    costs : a :class:`hardware.costs.CostTable` (default: the 45 nm table)
+    limits : the cores' :class:`mapping.allocation.CoreLimits`
+    network : a quantized :class:`mapping.network.IntNetwork` of this shape whose register
+        widths to use (default: :func:`default_widths`)
+    softness : see :class:`model.energy.EnergyCoefficients`
+    """
+    sizes = parse_arch(arch)
+    costs = cost_tables.load_costs() if costs is None else costs
+    widths = default_widths(sizes, weight_bits, steps) if network is None else network.widths
+    if network is not None and network.sizes != list(sizes):
+        raise ValueError(f"network has sizes {network.sizes}, not the arch {list(sizes)}")
+    _, allocation, per_layer, priced = _priced_shape(
+        sizes, lanes=lanes, bank_bytes=bank_bytes, weight_bits=weight_bits, steps=steps,
+        costs=costs, limits=limits, widths=widths)
+    items = {item.name: item for item in priced.items}
+    per_cycle_J = priced.static_W["nominal"] / costs["clock_Hz"]
+    spike = []
+    for l in range(len(sizes)):
+        entry = items[f"l{l}.spikes"]
+        if l == len(sizes) - 1:
+            spike.append((entry.write_J + entry.read_J) * J_TO_PJ)
+            continue
+        groups = access.core_groups(allocation, l, per_layer[l])
+        deliver = sum(g * (items[f"l{l + 1}.c{c}.weight"].read_J
+                           + per_layer[l] * items[f"l{l + 1}.c{c}.slope_add"].read_J)
+                      for c, g in enumerate(groups))
+        passes = max(groups)
+        spike.append((deliver + entry.write_J + passes * (entry.read_J + per_cycle_J))
+                     * J_TO_PJ)
+    return EnergyCoefficients(tuple(spike), float(priced.total_J()[0]) * J_TO_PJ,
+                              steps=steps, softness=softness)
+
+
+def with_energy_coefficients(config, *, costs=None):
+    """``config`` (a :class:`model.train.TrainConfig`) with its energy coefficients computed
+    from its ``energy_lanes``, ``energy_bank_bytes``, ``energy_weight_bits`` and
+    ``energy_steps`` when ``energy_weight > 0`` and none are set; else ``config`` itself."""
+    from dataclasses import replace
+
+    if config.energy_weight == 0 or config.energy_spike_pJ:
+        return config
+    found = energy_coefficients(config.arch, lanes=config.energy_lanes,
+                                bank_bytes=config.energy_bank_bytes,
+                                weight_bits=config.energy_weight_bits, steps=config.energy_steps,
+                                costs=costs, softness=config.energy_softness)
+    return replace(config, energy_spike_pJ=found.spike_pJ, energy_fixed_pJ=found.fixed_pJ)
+
+
+def estimate_from_trace(coefficients, trace):
+    """The estimate of :mod:`model.energy` on an integer :class:`mapping.reference.Trace`,
+    pJ per sample (float64 [samples]): the delivered spikes counted from the spike steps."""
+    K = trace.steps
+    if K != coefficients.steps:
+        raise ValueError(f"the coefficients are for K = {coefficients.steps}, the trace has {K}")
+    last = len(trace.spike_steps) - 1
+    counts = np.stack([(steps <= K - (1 if l == last else 2)).sum(axis=1)
+                       for l, steps in enumerate(trace.spike_steps)], axis=1)
+    return coefficients.fixed_pJ + counts @ np.asarray(coefficients.spike_pJ)

@@ -1,0 +1,105 @@
+"""The energy coefficients of training (flow/codesign.py) against the report's own pricing."""
+import numpy as np
+import pytest
+
+from flow.codesign import (default_widths, energy_coefficients, estimate_from_trace,
+                           with_energy_coefficients)
+from hardware.costs import load_costs
+from hardware.digital_energy import estimate_logic_cells, price
+from mapping import access, reference
+from mapping.allocation import CoreLimits, allocate
+from mapping.network import IntLayer, IntNetwork
+from model.train import TrainConfig
+
+
+def _report_pJ(network, inputs, *, lanes, bank_bytes=8192, limits=CoreLimits()):
+    """The report's digital energy per sample (hardware.digital_energy.price), pJ."""
+    allocation = allocate(network, limits)
+    trace = reference.simulate(network, inputs)
+    counts = access.count_accesses(network, allocation, trace, lanes=lanes)
+    per_layer = list(access.lanes_per_layer(lanes, len(network.layers)))
+    cells, source = estimate_logic_cells(network, allocation, per_layer)
+    priced = price(counts, load_costs(), bank_bytes=bank_bytes, logic_cells=cells,
+                   logic_source=source)
+    return priced.total_J() * 1e12, trace
+
+
+def _network(seed, sizes=(64, 24, 20, 10), steps=32):
+    rng = np.random.default_rng(seed)
+    layers = tuple(IntLayer(rng.integers(-30, 90, (n_out, n_in)), 900 + 40 * n_in)
+                   for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return IntNetwork(layers=layers, weight_bits=8, steps=steps)
+
+
+def test_codesign_fixed_energy_is_the_reports_silent_inference_exactly():
+    network = _network(0)
+    silent = np.full((1, 64), network.steps)
+    report, _ = _report_pJ(network, silent, lanes=4, limits=CoreLimits(max_neurons=12))
+    coefficients = energy_coefficients(network.sizes, lanes=4, steps=network.steps,
+                                       limits=CoreLimits(max_neurons=12), network=network)
+    assert coefficients.fixed_pJ == pytest.approx(report[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("lanes", [1, 4, 8])
+def test_codesign_estimate_follows_the_report_within_its_approximations(lanes):
+    """Per sample within 3 % of the report (entries per spike and cycles added per layer
+    are the estimate's only differences), and in the same order as the report over samples
+    of very different activity."""
+    network = _network(1)
+    rng = np.random.default_rng(2)
+    rates = np.repeat([0.05, 0.2, 0.5, 0.9], 5)
+    inputs = np.where(rng.random((len(rates), 64)) < rates[:, None],
+                      rng.integers(0, network.steps // 2, (len(rates), 64)), network.steps)
+    report, trace = _report_pJ(network, inputs, lanes=lanes)
+    coefficients = energy_coefficients(network.sizes, lanes=lanes, steps=network.steps,
+                                       network=network)
+    estimate = estimate_from_trace(coefficients, trace)
+    assert np.abs(estimate / report - 1).max() < 0.03
+    assert (np.diff(report[np.argsort(estimate)]) > -0.01 * report.mean()).all()
+
+
+def test_codesign_default_widths_follow_the_stated_rule():
+    assert default_widths((784, 400, 10), 8, 256) == default_widths((784, 400, 10), 8, 256)
+    widths = default_widths((784, 400, 10), 8, 64)
+    assert [(w.slope_bits, w.potential_bits) for w in widths] == [(15, 19), (15, 19)]
+
+
+def test_codesign_fills_a_training_config_only_when_the_energy_term_is_on():
+    plain = TrainConfig(arch=(784, 30, 10))
+    assert with_energy_coefficients(plain) is plain
+    filled = with_energy_coefficients(TrainConfig(arch=(784, 30, 10), energy_weight=0.1,
+                                                  energy_steps=64, energy_lanes=4))
+    expected = energy_coefficients((784, 30, 10), lanes=4, steps=64)
+    assert filled.energy == expected
+    assert with_energy_coefficients(filled) is filled
+
+
+def test_codesign_refuses_a_network_of_another_shape():
+    with pytest.raises(ValueError, match=r"network has sizes \[64, 24, 20, 10\], not the arch"):
+        energy_coefficients((64, 24, 10), network=_network(0))
+
+
+def test_cli_train_with_an_energy_weight_records_its_coefficients(tmp_path, capsys):
+    import json
+
+    from flow import cli
+    from model import data
+
+    try:
+        data.load("mnist", "test")
+    except data.DataError as exc:
+        pytest.skip(f"MNIST not available: {exc}")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--arch", "784-8-10", "--epochs", "1", "--train-subset", "256",
+                  "--test-subset", "100", "--energy-weight", "0.5", "--energy-steps", "64",
+                  "--input-threshold", "0.25", "--out", str(out), "--no-progress"])
+    assert exit_info.value.code == 0
+    assert "estimated digital energy" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    expected = energy_coefficients((784, 8, 10), steps=64)
+    assert config["energy_spike_pJ"] == list(expected.spike_pJ)
+    assert (config["energy_weight"], config["input_threshold"]) == (0.5, 0.25)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["energy_estimate_uJ"] > expected.fixed_pJ / 1e6
+    assert metrics["history"][0]["energy_uJ"] > 0
