@@ -43,7 +43,10 @@ def _run_quantize(args):
                             qat_epochs=args.qat_epochs, qat_lr=args.qat_lr,
                             qat_samples=args.qat_samples,
                             calibration_samples=args.calibration_samples,
-                            test_samples=args.test_samples, limits=_limits(args),
+                            test_samples=args.test_samples,
+                            input_threshold=args.input_threshold,
+                            prune_inputs=args.prune_inputs, prune_dead=args.prune_dead,
+                            prune_samples=args.prune_samples, limits=_limits(args),
                             data_dir=args.data_dir)
     run_dir = Path(args.run)
     if args.sweep:
@@ -63,6 +66,16 @@ def _run_quantize(args):
           f"{metrics['cores']} cores; accuracy float {100 * metrics['float_accuracy']:.2f}%, "
           f"integer {100 * metrics['int_accuracy']:.2f}% on {metrics['test_samples']} test "
           f"samples ({time.perf_counter() - start:.1f} s)")
+    pruning = metrics.get("pruning", {})
+    for what, label in (("inputs", "inputs"), ("neurons", "dead neurons")):
+        if what in pruning:
+            print(f"  pruned {label}: removed {pruning[what]['removed']}, kept "
+                  f"{pruning[what]['kept']}; integer accuracy "
+                  f"{100 * pruning[what]['int_accuracy']:.2f}%")
+    if pruning:
+        print(f"  unpruned integer accuracy {100 * pruning['int_accuracy_unpruned']:.2f}%, "
+              f"sizes {'-'.join(map(str, pruning['sizes_unpruned']))} -> "
+              f"{'-'.join(map(str, metrics['layer_sizes']))}")
     events = metrics["events_per_sample"]
     for name in ("spikes", "synops", "membrane_updates"):
         print(f"  {name:>16} per sample: " + " ".join(f"{v:.1f}" for v in events[name]))
@@ -155,6 +168,15 @@ def add_parser(subparsers):
                    help="training samples for calibration (default 1024)")
     p.add_argument("--test-samples", type=int, default=0,
                    help="evaluate on the first N test samples (default 0: all)")
+    p.add_argument("--input-threshold", type=float, default=None,
+                   help="pixels below it never spike (default: the run's own, set by ttfs "
+                        "train --input-threshold)")
+    p.add_argument("--prune-inputs", action="store_true",
+                   help="drop inputs without fan-out or never delivered on the training set")
+    p.add_argument("--prune-dead", action="store_true",
+                   help="drop hidden neurons that deliver no spike on the training set")
+    p.add_argument("--prune-samples", type=int, default=0,
+                   help="training samples the pruning looks at (default 0: all)")
     p.add_argument("--sweep", action="store_true",
                    help="tabulate accuracy against weight bits and K instead")
     p.add_argument("--sweep-bits", default=",".join(map(str, SWEEP_BITS)),

@@ -34,7 +34,8 @@ def float_network(net):
     return q.FloatNetwork(
         weights=tuple(layer.weight.detach().to(torch.float64).cpu().numpy() for layer in net.layers),
         threshold=float(config.threshold), t_max=float(config.t_max),
-        encoding=InputEncoding(float(config.tau_in), bool(config.zero_silent)))
+        encoding=InputEncoding(float(config.tau_in), bool(config.zero_silent),
+                               threshold=float(config.input_threshold)))
 
 
 @torch.no_grad()

@@ -96,10 +96,15 @@ class InputEncoding:
     -------
     tau_in : latest input spike time in model time units (a pixel x spikes at tau_in * (1 - x))
     zero_silent : if true, pixels equal to 0 do not spike at all
+    threshold : pixels below it (x < threshold, in [0, 1]) do not spike; 0: none
+    pixels : indices of the image pixels that are the network's inputs, in input order
+        (strictly increasing); None: every pixel (an input pruned away is left out here)
     """
 
     tau_in: float = 1.0
     zero_silent: bool = True
+    threshold: float = 0.0
+    pixels: tuple = None
 
     def __post_init__(self):
         if not (isinstance(self.tau_in, (int, float)) and math.isfinite(self.tau_in)
@@ -107,6 +112,25 @@ class InputEncoding:
             raise ValueError(f"tau_in must be a positive finite number, not {self.tau_in!r}")
         if not isinstance(self.zero_silent, (bool, np.bool_)):
             raise ValueError(f"zero_silent must be true or false, not {self.zero_silent!r}")
+        if (isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float))
+                or not 0 <= self.threshold <= 1):
+            raise ValueError(f"threshold must be a number in [0, 1], not {self.threshold!r}")
+        if self.pixels is not None:
+            pixels = tuple(self.pixels)
+            if not pixels or not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool)
+                                     and p >= 0 for p in pixels) \
+                    or any(b <= a for a, b in zip(pixels, pixels[1:])):
+                raise ValueError(f"pixels must be a non-empty, strictly increasing list of "
+                                 f"pixel indices, not {self.pixels!r}")
+            object.__setattr__(self, "pixels", tuple(int(p) for p in pixels))
+
+    def to_json(self):
+        doc = {"tau_in": self.tau_in, "zero_silent": bool(self.zero_silent)}
+        if self.threshold:
+            doc["threshold"] = self.threshold
+        if self.pixels is not None:
+            doc["pixels"] = list(self.pixels)
+        return doc
 
 
 def _int64_weights(weight, index):
@@ -189,6 +213,10 @@ class IntNetwork:
             if layer.threshold < 1:
                 raise ValueError(f"layer {index}: threshold must be at least 1, "
                                  f"not {layer.threshold}")
+        pixels = self.encoding.pixels
+        if pixels is not None and len(pixels) != layers[0].n_in:
+            raise ValueError(f"the encoding selects {len(pixels)} pixels for "
+                             f"{layers[0].n_in} inputs")
         required = tuple(register_widths(l.weight, l.threshold, self.steps) for l in layers)
         widths = required if self.widths is None else tuple(
             w if isinstance(w, RegisterWidths) else RegisterWidths(**w) for w in self.widths)
@@ -213,7 +241,7 @@ class IntNetwork:
             "weight_bits": int(self.weight_bits),
             "steps": int(self.steps),
             "dt": self.dt,
-            "encoding": {"tau_in": self.encoding.tau_in, "zero_silent": self.encoding.zero_silent},
+            "encoding": self.encoding.to_json(),
             "layers": [{"n_in": l.n_in, "n_out": l.n_out, "threshold": l.threshold,
                         "weight_scale": l.weight_scale, "slope_bits": w.slope_bits,
                         "potential_bits": w.potential_bits}
@@ -295,7 +323,12 @@ def _layer_specs(doc, path):
     doc["encoding"] = {
         "tau_in": check.number(check.member(encoding, "tau_in", path, "encoding"), path,
                                "encoding.tau_in", positive=True),
-        "zero_silent": encoding.get("zero_silent", True)}
+        "zero_silent": encoding.get("zero_silent", True),
+        "threshold": check.number(encoding.get("threshold", 0.0), path, "encoding.threshold",
+                                  lo=0.0, hi=1.0)}
+    if "pixels" in encoding:
+        doc["encoding"]["pixels"] = check.integers(encoding["pixels"], path, "encoding.pixels",
+                                                   lo=0)
     doc["meta"] = check.mapping(doc.get("meta", {}), path, "meta")
     specs = []
     for i, spec in enumerate(check.sequence(check.member(doc, "layers", path), path, "layers")):

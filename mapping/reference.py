@@ -80,18 +80,26 @@ def encode_steps(pixels, encoding, *, dt, steps):
     pixels : array [batch, ...] of uint8 (0..255) or floats in [0, 1]; flattened per sample
 
     Pixel ``x`` spikes at time ``tau_in * (1 - x)``, rounded to the nearest step (halves up);
-    times at or beyond ``K`` steps, and pixels equal to 0 when ``zero_silent``, give ``K``.
+    times at or beyond ``K`` steps, pixels below ``encoding.threshold`` and pixels equal to 0
+    when ``zero_silent`` give ``K``. With ``encoding.pixels`` only those pixels are inputs.
     """
     pixels = np.asarray(pixels)
     x = pixels.astype(np.float64) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float64)
     x = x.reshape(len(x), -1)
     if x.size and (np.isnan(x).any() or x.min() < 0 or x.max() > 1):
         raise ValueError("pixel values must lie in [0, 1] (or be uint8)")
+    if encoding.pixels is not None:
+        if encoding.pixels[-1] >= x.shape[1]:
+            raise ValueError(f"the encoding selects pixel {encoding.pixels[-1]}, the images "
+                             f"have {x.shape[1]}")
+        x = x[:, list(encoding.pixels)]
     K = steps
     out = np.floor(encoding.tau_in * (1.0 - x) / dt + 0.5).astype(np.int64)
     out = np.minimum(out, K)
+    silent = x < encoding.threshold
     if encoding.zero_silent:
-        out[x == 0] = K
+        silent |= x == 0
+    out[silent] = K
     return out
 
 

@@ -101,3 +101,29 @@ def test_cli_quantize_with_fine_tuning_records_it(tmp_path, run_dir, capsys):
     assert metrics["qat_epochs"] == 1 and 0 <= metrics["finetuned_float_accuracy"] <= 1
     network = netmod.load(target)
     assert network.meta["qat_epochs"] == 1 and network.meta["qat_samples"] == 256
+
+
+def test_cli_quantize_prunes_and_thresholds_inputs_and_records_the_cost(tmp_path, run_dir,
+                                                                         capsys):
+    target = tmp_path / "run"
+    target.mkdir()
+    for name in ("model.pt", "config.json"):
+        (target / name).write_bytes((run_dir / name).read_bytes())
+    assert ttfs("quantize", target, "--steps", 64, "--test-samples", 200,
+                "--calibration-samples", 100, "--input-threshold", 0.5, "--prune-inputs",
+                "--prune-dead", "--prune-samples", 500) == 0
+    out = capsys.readouterr().out
+    assert "pruned inputs: removed" in out and "pruned dead neurons: removed" in out
+    network = netmod.load(target)
+    metrics = json.loads((target / "quant_metrics.json").read_text())
+    pruning = metrics["pruning"]
+    assert network.encoding.threshold == 0.5 and pruning["samples"] == 500
+    assert network.sizes == metrics["layer_sizes"] == [pruning["inputs"]["kept"],
+                                                       pruning["neurons"]["kept"][0], 10]
+    assert pruning["inputs"]["removed"] > 100 and pruning["sizes_unpruned"] == [784, 24, 10]
+    test = data.load("mnist", "test")
+    assert reference.evaluate(network, test.images[:200], test.labels[:200]).accuracy == \
+        metrics["int_accuracy"] == pruning["neurons"]["int_accuracy"]
+    train = data.load("mnist", "train").images[:500].reshape(500, -1)
+    lit = (train[:, list(network.encoding.pixels)] >= 0.5 * 255).any(axis=0)
+    assert lit.all()
