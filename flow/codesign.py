@@ -63,7 +63,7 @@ def _priced_shape(sizes, *, lanes, bank_bytes, weight_bits, steps, costs, limits
 
 def energy_coefficients(arch, *, lanes=8, bank_bytes=DEFAULT_BANK_BYTES, weight_bits=8,
                         steps=256, costs=None, limits=CoreLimits(), network=None,
-                        softness=0.5):
+                        softness=2.0):
     """:class:`model.energy.EnergyCoefficients` of the digital core for a network shape.
 
     Parameters

@@ -52,7 +52,7 @@ class EnergyCoefficients:
     spike_pJ: tuple
     fixed_pJ: float
     steps: int = 256
-    softness: float = 0.5
+    softness: float = 2.0
 
     def __post_init__(self):
         values = tuple(float(v) for v in self.spike_pJ)

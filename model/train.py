@@ -81,7 +81,7 @@ class TrainConfig:
     energy_spike_pJ: tuple = ()
     energy_fixed_pJ: float = 0.0
     energy_steps: int = 256
-    energy_softness: float = 0.5
+    energy_softness: float = 2.0
     energy_lanes: int = 8
     energy_bank_bytes: int = 8192
     energy_weight_bits: int = 8

@@ -51,7 +51,7 @@ def test_train_config_records_and_checks_the_energy_fields():
     config = TrainConfig(arch=(784, 5, 10), energy_weight=0.5, energy_spike_pJ=(1, 2, 3),
                          energy_fixed_pJ=4.0, input_threshold=0.25)
     assert TrainConfig.from_json(config.to_json()) == config
-    assert config.energy == EnergyCoefficients((1.0, 2.0, 3.0), 4.0, steps=256, softness=0.5)
+    assert config.energy == EnergyCoefficients((1.0, 2.0, 3.0), 4.0, steps=256, softness=2.0)
     assert config.network.input_threshold == 0.25
     with pytest.raises(ValueError, match="one energy per layer of arch 784-5-10"):
         TrainConfig(arch=(784, 5, 10), energy_spike_pJ=(1.0, 2.0))
