@@ -174,3 +174,29 @@ def test_rtl_core_rejects_bad_parameters(options, message):
     with pytest.raises(ValueError) as info:
         SpikingCore(np.array([[-4, 3]]), **params)
     assert str(info.value) == message
+
+
+@pytest.mark.amaranth
+def test_rtl_top_matches_reference_on_a_pruned_network():
+    """Inputs and hidden neurons removed by mapping.prune: the narrower input port and the
+    smaller layers still match the reference on images encoded through the pixel selection."""
+    from mapping import prune
+    from mapping.network import InputEncoding
+
+    spec = CaseSpec((12, 8, 4), weight_bits=5, steps=10, lanes=3, max_neurons=4, seed=11)
+    base = random_network(spec)
+    weights = [layer.weight.copy() for layer in base.layers]
+    weights[0][5] = -3
+    weights[0][:, [2, 9]] = 0
+    network = IntNetwork(layers=tuple(IntLayer(w, l.threshold) for w, l in
+                                      zip(weights, base.layers)),
+                         weight_bits=spec.weight_bits, steps=spec.steps,
+                         encoding=InputEncoding(0.5, True, threshold=0.2))
+    rng = np.random.default_rng(12)
+    pixels = (rng.random((8, 12)) * 255).astype(np.uint8)
+    pixels[:, 0] = 0
+    network, _ = prune.prune_inputs(network, reference.encode(network, pixels))
+    network, kept = prune.prune_dead(network, reference.encode(network, pixels))
+    assert network.sizes[0] == 9 and 5 not in kept[0].tolist()
+    allocation = allocate(network, CoreLimits(max_neurons=spec.max_neurons))
+    _check(network, allocation, spec.lanes, reference.encode(network, pixels))
