@@ -23,7 +23,12 @@ function            config              writes into the run directory
 ``compare``         (runs, ``out=``)    ``compare.json``, ``compare.md`` (beside them)
 ``run_flow``        ``FlowConfig``      all of the above, in order
 ==================  ==================  =============================================
+
+``energy_coefficients(arch, lanes=, bank_bytes=, weight_bits=, steps=)`` gives the per-spike
+and fixed energies that ``TrainConfig.energy_weight`` trains against (``train`` computes
+them itself when a config with ``energy_weight > 0`` has none).
 """
+from .codesign import energy_coefficients
 from .compare_cmd import compare
 from .energy_stage import EnergyConfig, EnergyResult, energy
 from .pipeline import FlowConfig, FlowResult, Step, run_flow, stages
@@ -40,6 +45,6 @@ __all__ = [
     "CosimConfig", "CosimResult", "cosimulate",
     "SpiceConfig", "SpiceResult", "simulate_spice",
     "EnergyConfig", "EnergyResult", "energy",
-    "compare",
+    "compare", "energy_coefficients",
     "FlowConfig", "FlowResult", "Step", "stages", "run_flow",
 ]

@@ -59,9 +59,9 @@ def test_codesign_estimate_follows_the_report_within_its_approximations(lanes):
 
 
 def test_codesign_default_widths_follow_the_stated_rule():
-    assert default_widths((784, 400, 10), 8, 256) == default_widths((784, 400, 10), 8, 256)
-    widths = default_widths((784, 400, 10), 8, 64)
-    assert [(w.slope_bits, w.potential_bits) for w in widths] == [(15, 19), (15, 19)]
+    widths = default_widths((784, 400, 100, 10), 8, 64)
+    assert [(w.slope_bits, w.potential_bits) for w in widths] == [(15, 21), (14, 20), (12, 18)]
+    assert default_widths((784, 10), 4, 256)[0].potential_bits == 11 + 8
 
 
 def test_codesign_fills_a_training_config_only_when_the_energy_term_is_on():
