@@ -91,7 +91,7 @@ def energy_coefficients(arch, *, lanes=8, bank_bytes=DEFAULT_BANK_BYTES, weight_
         sizes, lanes=lanes, bank_bytes=bank_bytes, weight_bits=weight_bits, steps=steps,
         costs=costs, limits=limits, widths=widths)
     items = {item.name: item for item in priced.items}
-    per_cycle_J = priced.static_W["nominal"] / costs["clock_Hz"]
+    per_cycle_J = priced.static_W["nominal"] * float(priced.latency_s[0] / priced.cycles[0])
     spike = []
     for l in range(len(sizes)):
         entry = items[f"l{l}.spikes"]
