@@ -9,7 +9,7 @@ import importlib
 _API = ("TrainConfig", "train", "QuantizeConfig", "QuantizeResult", "quantize",
         "ExportConfig", "ExportResult", "export_verilog", "CosimConfig", "CosimResult",
         "cosimulate", "SpiceConfig", "SpiceResult", "simulate_spice", "EnergyConfig",
-        "EnergyResult", "energy", "compare", "FlowConfig", "FlowResult", "Step", "stages",
+        "EnergyResult", "energy", "compare", "energy_coefficients", "FlowConfig", "FlowResult", "Step", "stages",
         "run_flow")
 
 
