@@ -206,11 +206,11 @@ def _unpack(coef, charge, tech, fit):
                           technology=tech.to_json(), fit=fit)
 
 
-def random_neuron(rng, *, n_in=16, steps=WINDOW_STEPS):
-    """A random neuron: magnitudes 1..31 (a 6-bit DAC), a share of negative weights drawn
-    from [0, 0.6] (so the membrane sometimes sinks far below rest, as in trained networks),
-    a threshold that makes it fire early, late or never."""
-    magnitude = rng.integers(1, 32, n_in)
+def random_neuron(rng, *, n_in=16, steps=WINDOW_STEPS, weight_bits=6):
+    """A random neuron: magnitudes 1 .. 2^(weight_bits - 1) - 1 (31: a 6-bit DAC), a share
+    of negative weights drawn from [0, 0.6] (so the membrane sometimes sinks far below rest,
+    as in trained networks), a threshold that makes it fire early, late or never."""
+    magnitude = rng.integers(1, 1 << (weight_bits - 1), n_in)
     w = np.where(rng.random(n_in) < rng.uniform(0.0, 0.6), -magnitude, magnitude)
     s = rng.integers(0, steps - 2, n_in)
     s[rng.random(n_in) < 0.2] = steps
@@ -220,13 +220,14 @@ def random_neuron(rng, *, n_in=16, steps=WINDOW_STEPS):
 
 
 def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
-                 check_neurons=CHECK_NEURONS, seed=0):
+                 check_neurons=CHECK_NEURONS, seed=0, weight_bits=6, fan_ins=FAN_INS):
     """Measure and fit the per-event energies of ``tech`` at the transistor level.
 
     ``e_idle_J`` and ``p_static_W`` come from two input-less windows; the charge to fire
     against the fan-in from the trims (:mod:`hardware.spice.calibration`) at
-    :data:`FAN_INS`, fitted by a line; then ``fit_neurons + check_neurons`` random neurons
-    (fan-ins :data:`FAN_INS`, window of 16 steps) are simulated in full; the charge
+    ``fan_ins`` (default :data:`FAN_INS`), fitted by a line; then ``fit_neurons +
+    check_neurons`` random neurons (those fan-ins in turn, ``weight_bits`` signed weights,
+    window of 16 steps) are simulated in full; the charge
     coefficients are physics (``c2`` = ``vdd_V`` sourcing, 0 sinking), the other six are
     fitted by non-negative least squares to the first set (a term that fits negative is
     dropped to zero: it is below what the fit can resolve), and ``fit`` records the relative
@@ -242,10 +243,11 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
                                  "transistor", sim, tech, end_step=steps - 1,
                                  step_fraction=measure.ENERGY_STEP_FRACTION).energy_J
                 for steps in IDLE_STEPS]
-        trims = [calibration.trim(n, sim, tech).charge_C for n in FAN_INS]
-        slope, fixed = np.polyfit(FAN_INS, trims, 1)
+        trims = [calibration.trim(n, sim, tech).charge_C for n in fan_ins]
+        slope, fixed = np.polyfit(fan_ins, trims, 1)
         for index in range(fit_neurons + check_neurons):
-            neuron = random_neuron(rng, n_in=FAN_INS[index % len(FAN_INS)])
+            neuron = random_neuron(rng, n_in=fan_ins[index % len(fan_ins)],
+                                   weight_bits=weight_bits)
             m = measure.simulate(neuron, "transistor", sim, tech, end_step=neuron.steps - 1,
                                  step_fraction=measure.ENERGY_STEP_FRACTION)
             rows.append(features(neuron, m.fire_step, tech.dt_s,
@@ -278,8 +280,8 @@ def characterize(tech=DEFAULT, *, sim=None, fit_neurons=FIT_NEURONS,
 
     fit = {"fitted": stats(rel[:fit_neurons]), "held_out": stats(rel[fit_neurons:]),
            "held_out_neurons": neurons[fit_neurons:], "fired": int(a[:, -2].sum()),
-           "seed": seed, "fan_ins": list(FAN_INS), "window_steps": WINDOW_STEPS,
-           "charge_to_fire_C": dict(zip(map(str, FAN_INS), trims))}
+           "seed": seed, "fan_ins": list(fan_ins), "window_steps": WINDOW_STEPS,
+           "weight_bits": weight_bits, "charge_to_fire_C": dict(zip(map(str, fan_ins), trims))}
     return _unpack(coef, (float(fixed), float(slope)), tech, fit)
 
 

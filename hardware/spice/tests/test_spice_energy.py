@@ -45,6 +45,14 @@ def test_energy_neuron_sums_its_terms():
                                          + model.synop_J(-2, 6, 20, 3)))
 
 
+def test_energy_random_neurons_span_their_weight_bits():
+    rng = np.random.default_rng(0)
+    for bits, top in ((6, 31), (8, 127)):
+        w = np.concatenate([energy_model.random_neuron(rng, n_in=256, weight_bits=bits).weights
+                            for _ in range(4)])
+        assert np.abs(w).max() == top and np.abs(w).min() >= 1
+
+
 def test_energy_save_load_round_trip(tmp_path):
     model = _model()
     path = energy_model.save(model, tmp_path, summary={"synop_J": 1.5e-13})
