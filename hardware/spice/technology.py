@@ -126,8 +126,8 @@ GENERIC_180NM_MODELS = (
 )
 
 _POSITIVE = ("vdd_V", "c_mem_F", "dt_s", "v_swing_V", "v_floor_V", "edge_s", "reset_s",
-             "readout_s", "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_diff_m", "l_cs_m", "w_cs_m",
-             "l_cas_m", "w_cas_m", "w_spike_m", "w_reset_m", "cascode_margin_V")
+             "readout_s", "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_diff_m", "l_cs_m",
+             "w_cs_m", "l_cas_m", "w_cas_m", "w_spike_m", "w_reset_m", "cascode_margin_V")
 
 
 @dataclass(frozen=True)
