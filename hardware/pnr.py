@@ -24,6 +24,9 @@ ICE40_DEVICES = {"up5k": "sg48", "up3k": "sg48", "hx8k": "ct256", "hx4k": "tq144
                  "hx1k": "tq144", "lp8k": "cm81", "lp4k": "cm81", "lp1k": "tq144",
                  "lp384": "qn32"}
 WRAPPER_NAME = "ttfs_fpga"
+#: Resources listed in the utilisation even when unused (where the device has them): the
+#: memories and multipliers a reader looks for (others only when used).
+ALWAYS_REPORTED = ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM", "ICESTORM_DSP")
 #: 4-kbit block RAMs (SB_RAM40_4K) of each device (Lattice iCE40 family data sheets):
 #: nextpnr-ice40 aborts without an error line on a design that needs more than a device has.
 ICE40_BLOCK_RAMS = {"up5k": 30, "up3k": 30, "hx8k": 32, "hx4k": 32, "hx1k": 16, "lp8k": 32,
@@ -152,7 +155,7 @@ def place_and_route(netlist, work_dir, *, device, freq_MHz=12.0, seed=1):
     return {
         "device": device, "package": ICE40_DEVICES[device], "nextpnr": version,
         "utilisation": {name: value for name, value in sorted(doc["utilization"].items())
-                        if value["used"]},
+                        if value["used"] or (name in ALWAYS_REPORTED and value["available"])},
         "fmax_MHz": fmax, "target_MHz": freq_MHz, "seed": seed, "wall_s": wall,
     }
 

@@ -40,6 +40,11 @@ def test_fpga_ice40_places_routes_and_packs_a_bitstream(placed, core):
     assert 1 < doc["fmax_MHz"] < 500 and math.isfinite(doc["fmax_MHz"])
     cells = doc["utilisation"]["ICESTORM_LC"]
     assert cells["available"] == 5280
+    # memories and multipliers are listed even when unused: weights are initialised ROMs,
+    # and Yosys's SPRAM rule has no initial contents
+    assert doc["utilisation"]["ICESTORM_RAM"] == {"used": doc["block_rams"], "available": 30}
+    assert doc["utilisation"]["ICESTORM_SPRAM"] == {"used": 0, "available": 4}
+    assert doc["utilisation"]["ICESTORM_DSP"] == {"used": 0, "available": 8}
     # every LUT and flip-flop of the core and the wrapper sits in a logic cell
     assert cells["used"] >= max(doc["luts"] + doc["io_wrapper"]["luts"],
                                 doc["flip_flops"] + doc["io_wrapper"]["flip_flops"])
