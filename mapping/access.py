@@ -22,8 +22,9 @@ import numpy as np
 __all__ = ["AccessCounts", "MemoryAccesses", "OpCounts", "MEMORY_KINDS", "OP_KINDS",
            "count_accesses", "lanes_per_layer", "core_groups", "index_bits"]
 
-#: What a memory holds; the energy report groups its breakdown by these.
-MEMORY_KINDS = ("weight", "state", "spike_list")
+#: What a memory holds; the energy report groups its breakdown by these. A ``register`` is a
+#: small array of flip-flops (a core's per-group live bits and step stamps), not an SRAM.
+MEMORY_KINDS = ("weight", "state", "spike_list", "register")
 #: What an operation does; ``compare`` is a magnitude comparison (priced as a subtraction).
 OP_KINDS = ("add", "compare")
 
@@ -152,13 +153,21 @@ class AccessCounts:
 # --- the model of the core (hardware/rtl, docs/rtl.md) ------------------------------------
 #
 # Per computing layer l with cores c of g_c = ceil(neurons_c / lanes) groups, G = max g_c,
-# and D_l the spikes of layer l - 1 at steps <= K - 2 (the ones delivered): each step, the
-# layer takes its groups one after the other; a group's state word is read once, receives
-# every spike of the step (one weight word read, all lanes, fired or not) and is updated
-# and written back once. So per core: deliver operations D_l * g_c, updates K * g_c, state
-# reads and writes K * g_c. The spike list feeding layer l is read once per group pass (G
-# times per step); the output layer's list is read once (drained). A list holds one entry
-# per (step, group) with a spike; entries of step K - 1 are read only from the output list.
+# and D_l(k) the spikes of layer l - 1 at step k - 1 (the ones delivered at step k): each
+# step, the layer takes its groups one after the other. In a step with spikes, every group
+# is loaded (its state word read once), receives every spike (one weight word read, all
+# lanes, fired or not) and is updated and written back once. In a step without spikes the
+# layer sweeps its groups with updates, and a core skips the update of a group that is not
+# *live*: no lane that has not fired has a positive slope, so none can fire before a spike
+# arrives (a live bit per group, in flip-flops, written by every update). The potentials of
+# a skipped group fall behind by ``slope`` per step; the next time the group is loaded, the
+# core catches up ``v += slope * missed`` on its open lanes (a step stamp per group, in
+# flip-flops, gives ``missed``), so results are those of the reference. The last step
+# updates every group (the output layer's decoding reads the final potentials, and every
+# missed step is caught up by the end). The spike list feeding layer l is read once per
+# group pass (G times per step with spikes); the output layer's list is read once (drained).
+# A list holds one entry per (step, group) with a spike; entries of step K - 1 are read only
+# from the output list.
 
 
 def lanes_per_layer(lanes, n_layers):
@@ -215,17 +224,84 @@ def _step_cycles(per_step, groups, K):
     return np.where(delivered > 0, (delivered + 1) * groups + 1, groups)
 
 
-def _core_accesses(name, layer, core, groups, n_in, lanes, widths, weight_bits, delivered, K):
-    deliver, update = delivered * groups, np.full_like(delivered, K * groups)
+def step_bits(K):
+    """Bits of a core's step stamp: a step in ``range(K)``."""
+    return index_bits(K)
+
+
+def missed_bits(K):
+    """Bits of the steps a skipped group misses before it is loaded again: ``range(K - 1)``
+    (at most steps 1 .. K - 2 are skipped between two loads)."""
+    return index_bits(K - 1)
+
+
+def _activity(weight, in_steps, fire, slices, lanes, K):
+    """Which groups each core processes, per sample: (processed, catch_ups), each a list
+    (one per core) of int64 [batch]: group-steps updated, and loads that catch up missed
+    steps (docs/rtl.md, "Skipping groups")."""
+    weight = np.asarray(weight, dtype=np.int64)
+    batch, n_out = len(in_steps), weight.shape[0]
+    processed = [np.zeros(batch, dtype=np.int64) for _ in slices]
+    catch_ups = [np.zeros(batch, dtype=np.int64) for _ in slices]
+    steps = np.arange(K)
+    for b in range(batch):
+        row = in_steps[b]
+        idx = np.flatnonzero(row <= K - 2)
+        idx = idx[np.argsort(row[idx], kind="stable")]
+        # slope after the deliveries of step k: the inputs that spiked at or before k - 1
+        arrived = np.searchsorted(row[idx], steps - 1, side="right")
+        cumulative = np.zeros((len(idx) + 1, n_out), dtype=np.int64)
+        np.cumsum(weight[:, idx].T, axis=0, out=cumulative[1:])
+        slope = cumulative[arrived]                                   # [K, n_out]
+        live_after = (fire[b][None, :] > steps[:, None]) & (slope > 0)  # written at step k
+        delivering = np.diff(np.concatenate([[0], arrived])) > 0      # D(k) > 0
+        for c, s in enumerate(slices):
+            g = math.ceil(s.neurons / lanes)
+            padded = np.zeros((K, g * lanes), dtype=bool)
+            padded[:, :s.neurons] = live_after[:, s.start:s.stop]
+            live = np.zeros((K, g), dtype=bool)
+            live[1:] = padded[:-1].reshape(K - 1, g, lanes).any(axis=2)
+            done = delivering[:, None] | live
+            done[K - 1] = True
+            seen = np.logical_or.accumulate(done, axis=0)
+            catch = done[1:] & ~done[:-1] & seen[:-1]
+            processed[c][b] = done.sum()
+            catch_ups[c][b] = catch.sum()
+    return processed, catch_ups
+
+
+def _core_accesses(name, layer, core, groups, n_in, lanes, widths, weight_bits, K, activity):
+    """The memories and operations of one core (:func:`count_accesses`)."""
+    delivered, delivery_steps, sweeps, processed, catch_ups = activity
+    deliver = delivered * groups
+    passes = delivery_steps * groups        # group passes that receive spikes
     sb, pb = widths.slope_bits, widths.potential_bits
     memories = [
         MemoryAccesses(f"{name}.weight", "weight", layer, core, max(n_in * groups, 2),
                        lanes * weight_bits, deliver, np.zeros_like(deliver)),
         MemoryAccesses(f"{name}.state", "state", layer, core, max(groups, 2),
-                       lanes * (sb + pb + 1), update, update)]
+                       lanes * (sb + pb + 1), processed, processed),
+        # flip-flops: a group's live bit is read by every sweep update issued to it and
+        # written by every update; its stamp (written flag and step of its last update) is
+        # read by every load and written by every update
+        MemoryAccesses(f"{name}.live", "register", layer, core, groups, 1, sweeps * groups,
+                       processed),
+        MemoryAccesses(f"{name}.stamp", "register", layer, core, groups, 1 + step_bits(K),
+                       processed, processed),
+        # the group's slopes and its potentials and fired flags carried between the
+        # operations of a pass: slopes written by every deliver operation and read by every
+        # operation after the first (D - 1 delivers and the update), potentials and flags
+        # written by the first and read by the update
+        MemoryAccesses(f"{name}.carry_slope", "register", layer, core, 1, lanes * sb,
+                       deliver, deliver),
+        MemoryAccesses(f"{name}.carry_potential", "register", layer, core, 1,
+                       lanes * (pb + 1), passes, passes)]
     ops = [OpCounts(f"{name}.slope_add", "add", layer, core, sb, lanes * deliver),
-           OpCounts(f"{name}.potential_add", "add", layer, core, pb, lanes * update),
-           OpCounts(f"{name}.threshold_compare", "compare", layer, core, pb, lanes * update)]
+           OpCounts(f"{name}.potential_add", "add", layer, core, pb, lanes * processed),
+           OpCounts(f"{name}.threshold_compare", "compare", layer, core, pb, lanes * processed),
+           # v += slope * missed: a shift-and-add multiplier, one add per bit of ``missed``
+           OpCounts(f"{name}.catch_up_add", "add", layer, core, pb,
+                    lanes * missed_bits(K) * catch_ups)]
     return memories, ops
 
 
@@ -240,8 +316,9 @@ def count_accesses(network, allocation, trace, *, lanes):
     lanes : int, or one int per computing layer: neurons per core updated per cycle
 
     Returns an :class:`AccessCounts`: per core its weight memory (``l<l>.c<c>.weight``, a
-    ROM), its state memory (``.state``) and its adds and compares (``.slope_add``,
-    ``.potential_add``, ``.threshold_compare``); per layer its spike list (``l<l>.spikes``,
+    ROM), its state memory (``.state``), its flip-flop registers (``.live``, ``.stamp``,
+    ``.carry_slope``, ``.carry_potential``) and its adds and compares (``.slope_add``,
+    ``.potential_add``, ``.threshold_compare``, ``.catch_up_add``); per layer its spike list (``l<l>.spikes``,
     ``l0.spikes`` the input's) and, for the output layer, the decoder's
     ``l<L>.argmax_compare``; the input and output beats and the cycles of an inference whose
     input beats come one per cycle, spikes only, and whose output is always ready.
@@ -266,10 +343,14 @@ def count_accesses(network, allocation, trace, *, lanes):
                                        passes * read.sum(axis=1), entries[l].sum(axis=1)))
     for l, (layer, width) in enumerate(zip(network.layers, network.widths), start=1):
         delivered = per_step[l - 1][:, :K - 1].sum(axis=1)
+        delivery_steps = (per_step[l - 1][:, :K - 1] > 0).sum(axis=1)
+        processed, catch_ups = _activity(layer.weight, trace.spike_steps[l - 1],
+                                         trace.spike_steps[l], allocation.layer_cores(l - 1),
+                                         lanes[l - 1], K)
         for c, g in enumerate(groups[l - 1]):
-            more_memories, more_ops = _core_accesses(f"l{l}.c{c}", l, c, g, layer.n_in,
-                                                     lanes[l - 1], width, network.weight_bits,
-                                                     delivered, K)
+            more_memories, more_ops = _core_accesses(
+                f"l{l}.c{c}", l, c, g, layer.n_in, lanes[l - 1], width, network.weight_bits,
+                K, (delivered, delivery_steps, K - delivery_steps, processed[c], catch_ups[c]))
             memories += more_memories
             ops += more_ops
     out = per_step[L][:, :K]

@@ -11,6 +11,16 @@ layer runs a group's operations back to back (its deliveries, then its update), 
 group's state word is read from the state memory by the first operation only, carried in
 registers through the others and written back by the update: a delivery costs one weight
 read and one add per lane, no state traffic.
+
+A group is *live* when one of its lanes that has not fired has a positive slope: only then
+can it fire without a new input. The core keeps a live bit per group (flip-flops, written by
+every update) and drops an update issued without deliveries (``load`` on an update) to a
+group that is not live, except in the last step: the state is neither read nor written.
+The potentials of such a group fall behind by their slope per step; a stamp per group (the
+step of its last update) tells the next operation that loads it how many steps it missed,
+and that operation first catches up ``v += slope * missed`` on the lanes that have not fired.
+Fired lanes and potentials are exactly those of the reference; the membrane-update counter
+adds the missed updates of lanes with a non-zero slope when it catches them up.
 """
 import math
 
@@ -18,6 +28,8 @@ import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
+
+from mapping.access import missed_bits, step_bits
 
 __all__ = ["SpikingCore", "pack_weights", "popcount"]
 
@@ -114,6 +126,9 @@ class SpikingCore(wiring.Component):
         input index of a deliver operation
     group : In(range(groups))
         target group of the operation
+    step : In(range(steps))
+        the step of the operation: an update without ``load`` in the last step is never
+        dropped, and an update stamps its group with it
     fired : Out(lanes)
         stage 2 of an update: lanes that fire now
     fired_group : Out(range(groups))
@@ -126,10 +141,20 @@ class SpikingCore(wiring.Component):
         event counts since the last ``clear``, as defined by :mod:`mapping.reference`
     weight_reads, state_reads, state_writes : Out
         enabled memory ports since the last ``clear``: one weight word per deliver, one
-        state word read per ``load`` and written per update
-    slope_adds, potential_adds, threshold_compares : Out
+        state word read per ``load`` and written per update (dropped updates excluded)
+    live_reads, live_writes, stamp_reads, stamp_writes : Out
+        flip-flop accesses: a group's live bit is read by every update issued with ``load``
+        and written by every update; its stamp (written flag and step) read by every
+        operation that loads it and written by every update
+    carry_slope_reads, carry_slope_writes, carry_potential_reads, carry_potential_writes : Out
+        accesses of the registers that carry a group's slopes (written by every deliver, read
+        by every operation that does not load) and its potentials and fired flags (written
+        by the deliver that loads the group, read by the update that follows the delivers)
+    slope_adds, potential_adds, threshold_compares, catch_up_adds : Out
         single-lane operations since the last ``clear``: every lane's slope adder runs on a
-        deliver, its ``v + slope`` adder and threshold comparator on an update
+        deliver, its ``v + slope`` adder and threshold comparator on an update, and its
+        catch-up ``v += slope * missed`` (one add per bit of ``missed``) on a load that
+        catches up
 
     Raises
     ------
@@ -158,6 +183,7 @@ class SpikingCore(wiring.Component):
             "deliver": In(1),
             "update": In(1),
             "load": In(1),
+            "step": In(range(self._steps)),
             "input": In(range(max(n_inputs, 2))),
             "group": In(range(max(self.groups, 2))),
             "fired": Out(self._lanes),
@@ -173,6 +199,16 @@ class SpikingCore(wiring.Component):
             "slope_adds": Out(range(self._lanes * n_inputs * self.groups + 1)),
             "potential_adds": Out(range(self._lanes * self._steps * self.groups + 1)),
             "threshold_compares": Out(range(self._lanes * self._steps * self.groups + 1)),
+            "live_reads": Out(range(self._steps * self.groups + 1)),
+            "live_writes": Out(range(self._steps * self.groups + 1)),
+            "stamp_reads": Out(range(self._steps * self.groups + 1)),
+            "stamp_writes": Out(range(self._steps * self.groups + 1)),
+            "carry_slope_reads": Out(range(n_inputs * self.groups + 1)),
+            "carry_slope_writes": Out(range(n_inputs * self.groups + 1)),
+            "carry_potential_reads": Out(range(self._steps * self.groups + 1)),
+            "carry_potential_writes": Out(range(self._steps * self.groups + 1)),
+            "catch_up_adds": Out(range(
+                self._lanes * missed_bits(self._steps) * self._steps * self.groups + 1)),
         })
 
     @property
@@ -202,13 +238,22 @@ class SpikingCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        lanes, groups, wb = self._lanes, self.groups, self._weight_bits
+        lanes, groups, wb, K = self._lanes, self.groups, self._weight_bits, self._steps
         # memories have depth 2 at least: a zero-width address is not valid Verilog
         m.submodules.weights = weights = memory.Memory(
             shape=unsigned(lanes * wb), depth=max(self.n_inputs * groups, 2),
             init=pack_weights(self._weight, lanes, wb))
         read = weights.read_port()
-        deliver, update = self.deliver & ~self.clear, self.update & ~self.clear
+        deliver = self.deliver & ~self.clear
+        # flip-flops per group: live bit, written flag (a group not written since `clear`
+        # reads as zero: no cycles spent clearing memory) and step of the last update
+        live, written = Signal(groups), Signal(groups)
+        sbits = step_bits(K)
+        stamps = Signal(groups * sbits)
+        # the live bit of the group issued now; the update in stage 2 may be writing it
+        live_now, live_next = Signal(), Signal()
+        sweep = self.update & self.load & ~self.clear
+        update = self.update & ~self.clear & ~(self.load & ~live_now & (self.step != K - 1))
         m.d.comb += [read.addr.eq(self.input * groups + self.group), read.en.eq(deliver)]
 
         sb, pb = self._slope_bits, self._potential_bits
@@ -218,73 +263,100 @@ class SpikingCore(wiring.Component):
         store = state.write_port()
         fetch = state.read_port(transparent_for=(store,))
         m.d.comb += [fetch.addr.eq(self.group), fetch.en.eq((deliver | update) & self.load)]
-        # a group not written since `clear` reads as zero: no cycles spent clearing memory
-        written = Signal(groups)
         # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
         last = [max(0, -(-(self.n_neurons - b) // lanes)) for b in range(lanes)]
 
-        s2_deliver = Signal()
-        s2_update = Signal()
-        s2_group = Signal.like(self.group)
-        s2_load = Signal()
+        s2_deliver, s2_update, s2_load = Signal(), Signal(), Signal()
+        s2_group, s2_step = Signal.like(self.group), Signal.like(self.step)
         m.d.sync += [s2_deliver.eq(deliver), s2_update.eq(update), s2_group.eq(self.group),
-                     s2_load.eq(self.load)]
+                     s2_load.eq(self.load), s2_step.eq(self.step)]
+        s2_written = written.bit_select(s2_group, 1)
+        # steps the loaded group missed since its last update (meaningful once written)
+        missed = Signal(missed_bits(K))
+        catch = Signal()
+        m.d.comb += [missed.eq(s2_step - 1 - stamps.word_select(s2_group, sbits)),
+                     catch.eq(s2_load & (s2_deliver | s2_update) & s2_written & (missed != 0))]
         word = Signal.like(fetch.data)
-        carried = Signal.like(fetch.data)   # the previous operation's result, same group
-        m.d.comb += word.eq(Mux(s2_load, Mux(written.bit_select(s2_group, 1), fetch.data, 0),
-                                carried))
+        carry_slope = Signal(lanes * sb)          # the group's slopes between its operations
+        carry_potential = Signal(lanes * (pb + 1))    # its potentials and fired flags
+        carried = Cat(*(Cat(carry_slope[b * sb:(b + 1) * sb],
+                            carry_potential[b * (pb + 1):(b + 1) * (pb + 1)])
+                        for b in range(lanes)))
+        m.d.comb += word.eq(Mux(s2_load, Mux(s2_written, fetch.data, 0), carried))
 
-        open_lanes, fire_lanes, busy_lanes, next_lanes = [], [], [], []
+        open_lanes, fire_lanes, busy_lanes, caught_lanes, live_lanes = [], [], [], [], []
+        slopes, potentials = [], []
         for b in range(lanes):
             real = (Const(0) if last[b] == 0 else Const(1) if last[b] == groups
                     else s2_group < last[b])
             w = read.data[b * wb:(b + 1) * wb].as_signed()
             field = word[b * lane_bits:(b + 1) * lane_bits]
             s, v, f = field[:sb].as_signed(), field[sb:sb + pb].as_signed(), field[-1]
-            s_next, v_next = Signal(signed(sb)), Signal(signed(pb))
-            v_sum = v + s
+            v_now, s_next, v_next = Signal(signed(pb)), Signal(signed(sb)), Signal(signed(pb))
+            m.d.comb += v_now.eq(Mux(catch & ~f, v + s * missed, v))
+            v_sum = v_now + s
             fire = s2_update & ~f & (v_sum >= self._threshold)
             m.d.comb += [s_next.eq(Mux(s2_deliver & ~f, s + w, s)),
-                         v_next.eq(Mux(s2_update & ~f, v_sum, v))]
-            next_lanes.append(Cat(s_next, v_next, f | fire))
+                         v_next.eq(Mux(s2_update & ~f, v_sum, v_now))]
+            slopes.append(s_next)
+            potentials.append(Cat(v_next, f | fire))
             open_lanes.append(real & ~f)
             fire_lanes.append(fire)
             busy_lanes.append(s2_update & ~f & (s != 0))
+            caught_lanes.append(catch & ~f & (s != 0))
+            live_lanes.append(~(f | fire) & (s_next > 0))
             m.d.comb += [self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
-        m.d.comb += [store.addr.eq(s2_group), store.data.eq(Cat(*next_lanes)),
+        m.d.comb += [live_next.eq(Cat(*live_lanes).any()),
+                     live_now.eq(Mux(s2_update & (s2_group == self.group), live_next,
+                                     live.bit_select(self.group, 1)))]
+        m.d.comb += [store.addr.eq(s2_group),
+                     store.data.eq(Cat(*(Cat(s_, p_) for s_, p_ in zip(slopes, potentials)))),
                      store.en.eq(s2_update)]
-        with m.If(s2_deliver | s2_update):
-            m.d.sync += carried.eq(Cat(*next_lanes))
+        with m.If(s2_deliver):
+            m.d.sync += carry_slope.eq(Cat(*slopes))
+            with m.If(s2_load):
+                m.d.sync += carry_potential.eq(Cat(*potentials))
         with m.If(s2_update):
-            m.d.sync += written.bit_select(s2_group, 1).eq(1)
+            m.d.sync += [written.bit_select(s2_group, 1).eq(1),
+                         live.bit_select(s2_group, 1).eq(live_next),
+                         stamps.word_select(s2_group, sbits).eq(s2_step)]
 
         fired = Signal(lanes)
         open_mask = Signal(lanes)
         busy = Signal(lanes)
+        caught = Signal(lanes)
         m.d.comb += [fired.eq(Cat(*fire_lanes)), open_mask.eq(Cat(*open_lanes)),
-                     busy.eq(Cat(*busy_lanes)),
+                     busy.eq(Cat(*busy_lanes)), caught.eq(Cat(*caught_lanes)),
                      self.fired.eq(fired), self.fired_group.eq(s2_group)]
         m.d.sync += [self.spikes.eq(self.spikes + popcount(fired)),
-                     self.membrane_updates.eq(self.membrane_updates + popcount(busy))]
+                     self.membrane_updates.eq(self.membrane_updates + popcount(busy)
+                                              + popcount(caught) * missed)]
         with m.If(s2_deliver):
             m.d.sync += self.synops.eq(self.synops + popcount(open_mask))
 
-        self._elaborate_access_counters(m, read.en, fetch.en, store.en, s2_deliver, s2_update)
+        events = [(self.weight_reads, read.en, 1), (self.state_reads, fetch.en, 1),
+                  (self.state_writes, store.en, 1), (self.slope_adds, s2_deliver, lanes),
+                  (self.potential_adds, s2_update, lanes),
+                  (self.threshold_compares, s2_update, lanes),
+                  (self.live_reads, sweep, 1), (self.live_writes, s2_update, 1),
+                  (self.stamp_reads, s2_load & (s2_deliver | s2_update), 1),
+                  (self.stamp_writes, s2_update, 1),
+                  (self.carry_slope_reads, (s2_deliver | s2_update) & ~s2_load, 1),
+                  (self.carry_slope_writes, s2_deliver, 1),
+                  (self.carry_potential_reads, s2_update & ~s2_load, 1),
+                  (self.carry_potential_writes, s2_deliver & s2_load, 1),
+                  (self.catch_up_adds, catch, lanes * missed_bits(K))]
+        self._elaborate_access_counters(m, events)
         with m.If(self.clear):
             m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0),
-                         written.eq(0)]
+                         written.eq(0), live.eq(0)]
         return m
 
-    def _elaborate_access_counters(self, m, weight_read, state_read, state_write, s2_deliver,
-                                   s2_update):
-        """Counters of the priced events (:func:`mapping.access.count_accesses`)."""
-        events = [(self.weight_reads, weight_read, 1), (self.state_reads, state_read, 1),
-                  (self.state_writes, state_write, 1), (self.slope_adds, s2_deliver, self._lanes),
-                  (self.potential_adds, s2_update, self._lanes),
-                  (self.threshold_compares, s2_update, self._lanes)]
+    def _elaborate_access_counters(self, m, events):
+        """Counters of the priced events (:func:`mapping.access.count_accesses`):
+        ``(counter, event, amount)``."""
         for counter, event, amount in events:
             with m.If(self.clear):
                 m.d.sync += counter.eq(0)
             with m.Elif(event):
                 m.d.sync += counter.eq(counter + amount)
-

@@ -130,8 +130,13 @@ class Layer(wiring.Component):
 
         load = Signal()
         first = Signal()
+        # the step of the operations issued now: the register, or the new step in the
+        # cycle that starts it
+        op_step = Signal.like(step)
+        m.d.comb += op_step.eq(step)
         with m.FSM():
             with m.State("IDLE"):
+                m.d.comb += op_step.eq(self.step)
                 with m.If(self.start & ~self.clear):
                     m.d.sync += [step.eq(self.step), group.eq(0), first.eq(1)]
                     with m.If(self.source_pending):
@@ -177,6 +182,7 @@ class Layer(wiring.Component):
             s2_lanes.append(Mux(s2_mine, core.lanes, 0))
             m.d.comb += [core.clear.eq(self.clear), core.deliver.eq(deliver & mine),
                          core.update.eq(update & mine), core.load.eq(load),
+                         core.step.eq(op_step),
                          core.input.eq(self.source_index),
                          core.group.eq(group)]
             masks.append(core.fired)

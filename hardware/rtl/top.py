@@ -63,7 +63,10 @@ class NetworkTop(wiring.Component):
     counters : Out(...)
         the accesses of :func:`mapping.access.count_accesses` since the inference began:
         per core ``l<l>_c<c>_weight_reads``, ``_state_reads``, ``_state_writes``,
-        ``_slope_add``, ``_potential_add``, ``_threshold_compare``; per spike list
+        ``_live_reads``, ``_live_writes``, ``_stamp_reads``, ``_stamp_writes``,
+        ``_carry_slope_reads``, ``_carry_slope_writes``, ``_carry_potential_reads``,
+        ``_carry_potential_writes``, ``_slope_add``,
+        ``_potential_add``, ``_threshold_compare``, ``_catch_up_add``; per spike list
         ``l<l>_spikes_reads``, ``_writes``; ``l<L>_argmax_compare``; ``input_beats`` and
         ``output_beats`` (see :func:`hardware.rtl.scoreboard.counter_member`)
     error : Out(1)
@@ -141,7 +144,18 @@ class NetworkTop(wiring.Component):
                     counter_member(f"{name}.state", "writes"): core.state_writes,
                     counter_member(f"{name}.slope_add"): core.slope_adds,
                     counter_member(f"{name}.potential_add"): core.potential_adds,
-                    counter_member(f"{name}.threshold_compare"): core.threshold_compares})
+                    counter_member(f"{name}.threshold_compare"): core.threshold_compares,
+                    counter_member(f"{name}.catch_up_add"): core.catch_up_adds,
+                    counter_member(f"{name}.live", "reads"): core.live_reads,
+                    counter_member(f"{name}.live", "writes"): core.live_writes,
+                    counter_member(f"{name}.stamp", "reads"): core.stamp_reads,
+                    counter_member(f"{name}.stamp", "writes"): core.stamp_writes,
+                    counter_member(f"{name}.carry_slope", "reads"): core.carry_slope_reads,
+                    counter_member(f"{name}.carry_slope", "writes"): core.carry_slope_writes,
+                    counter_member(f"{name}.carry_potential", "reads"):
+                        core.carry_potential_reads,
+                    counter_member(f"{name}.carry_potential", "writes"):
+                        core.carry_potential_writes})
             sources[counter_member(f"l{l}.spikes", "reads")] = spikes.reads
             sources[counter_member(f"l{l}.spikes", "writes")] = spikes.writes
         sources[counter_member(f"l{len(self._layers)}.argmax_compare")] = \

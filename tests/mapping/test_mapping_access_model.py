@@ -27,21 +27,33 @@ def test_access_model_counts_a_sample_by_hand():
     assert trace.spike_steps[1].tolist() == [[1, 4, 4]] and trace.spike_steps[2].tolist() == [[2]]
     memories = {m.name: (m.depth_words, m.width_bits, int(m.reads[0]), int(m.writes[0]))
                 for m in access.memories}
+    # hidden groups {0, 1} and {2}: both skipped at step 0 (nothing live), loaded at step 1
+    # (the spike); at step 2 only group 0 is live (neuron 1 has slope 1), group 1 (slope 0)
+    # is skipped; the last step updates both, group 1 catching up the step it missed
     assert memories == {
         "l0.spikes": (4, 1, 2, 2),         # an input index; read once per hidden group
         "l1.c0.weight": (4, 8, 2, 0),        # 1 delivered spike x 2 groups
-        "l1.c0.state": (2, 18, 8, 8),        # read and written once per group and step
+        "l1.c0.state": (2, 18, 5, 5),        # 2 + 1 + 2 group updates
+        "l1.c0.live": (2, 1, 6, 5),          # 3 steps without spikes x 2 groups; 5 updates
+        "l1.c0.stamp": (2, 3, 5, 5),         # written flag and a step of 2 bits
+        "l1.c0.carry_slope": (1, 8, 2, 2),
+        "l1.c0.carry_potential": (1, 10, 2, 2),
         "l1.spikes": (4, 3, 1, 1),
         "l2.c0.weight": (3, 4, 1, 0),
-        "l2.c0.state": (2, 7, 4, 4),
+        "l2.c0.state": (2, 7, 2, 2),         # skipped at steps 0 and 1
+        "l2.c0.live": (1, 1, 3, 2),
+        "l2.c0.stamp": (1, 3, 2, 2),
+        "l2.c0.carry_slope": (1, 3, 1, 1),
+        "l2.c0.carry_potential": (1, 4, 1, 1),
         "l2.spikes": (2, 1, 1, 1),
     }
     ops = {o.name: (o.kind, o.width_bits, int(o.count[0])) for o in access.ops}
     assert ops == {
-        "l1.c0.slope_add": ("add", 4, 4), "l1.c0.potential_add": ("add", 4, 16),
-        "l1.c0.threshold_compare": ("compare", 4, 16),
-        "l2.c0.slope_add": ("add", 3, 1), "l2.c0.potential_add": ("add", 3, 4),
-        "l2.c0.threshold_compare": ("compare", 3, 4),
+        "l1.c0.slope_add": ("add", 4, 4), "l1.c0.potential_add": ("add", 4, 10),
+        "l1.c0.threshold_compare": ("compare", 4, 10),
+        "l1.c0.catch_up_add": ("add", 4, 4),     # 1 catch-up x 2 lanes x 2 bits of missed
+        "l2.c0.slope_add": ("add", 3, 1), "l2.c0.potential_add": ("add", 3, 2),
+        "l2.c0.threshold_compare": ("compare", 3, 2), "l2.c0.catch_up_add": ("add", 3, 0),
         "l2.argmax_compare": ("compare", 3, 1),
     }
     assert (access.input_beats.tolist(), access.output_beats.tolist()) == ([2], [1])
@@ -53,7 +65,8 @@ def test_access_model_counts_a_sample_by_hand():
 def test_access_model_counts_one_beat_and_only_updates_without_input():
     access, _ = _counts([[4, 4]])
     reads = {m.name: int(m.reads[0]) for m in access.memories}
-    assert reads["l1.c0.weight"] == 0 and reads["l1.c0.state"] == 8 and reads["l2.c0.state"] == 4
+    # nothing is ever live: only the last step's updates read the state
+    assert reads["l1.c0.weight"] == 0 and reads["l1.c0.state"] == 2 and reads["l2.c0.state"] == 1
     # four steps of max(2, 1) cycles, then 3
     assert (access.input_beats.tolist(), access.cycles.tolist()) == ([1], [11])
 

@@ -128,6 +128,25 @@ def test_rtl_top_counts_cycles_within_a_bound():
 
 
 @pytest.mark.amaranth
+def test_rtl_top_skips_groups_that_cannot_fire_and_catches_their_potentials_up():
+    # the hidden neuron's slope is -2 from step 1: not live, so its updates of steps 2 to 4
+    # are dropped; input 1's spike (delivered at step 5) loads it, catching up 3 missed
+    # steps (v = -8), and it fires at step 8 exactly as in the reference (v = 4 >= 3)
+    hidden = IntLayer(np.array([[-2, 5]]), 3)
+    output = IntLayer(np.array([[1]]), 1)
+    network = IntNetwork(layers=(hidden, output), weight_bits=4, steps=10)
+    inputs = np.array([[0, 4], [0, 10]])
+    observed = _check(network, allocate(network), 1, inputs)
+    assert reference.simulate(network, inputs).spike_steps[1].tolist() == [[8], [10]]
+    counters = observed[0].counters
+    # steps 1, 5, 6, 7, 8 (live after 5) and the last; catch-up adds: 1 x 1 lane x 4 bits
+    assert counters["counters__l1_c0_state_reads"] == 6
+    assert counters["counters__l1_c0_catch_up_add"] == 4
+    # without the second spike the neuron is never live again: steps 1 and 9 only
+    assert observed[1].counters["counters__l1_c0_state_reads"] == 2
+
+
+@pytest.mark.amaranth
 def test_rtl_top_reports_an_access_counter_that_differs_from_the_model():
     spec = CaseSpec((6, 5, 3), weight_bits=4, steps=8, lanes=2, max_neurons=2, seed=2)
     network = random_network(spec)
