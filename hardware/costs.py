@@ -13,6 +13,9 @@ describes a node. Three models turn the entries into prices:
   bits moved). A write costs ``sram_write_per_read`` reads.
 * add / compare of ``w`` bits: affine in ``w`` through the published 8- and 32-bit adds (a
   ripple-carry adder's energy grows linearly with its width); a compare is a subtraction.
+* flip-flop registers: ``register_bit_J`` per bit written, and per bit read through the
+  multiplexer of a register array (a one-word register's output drives the datapath
+  directly: its read costs nothing the adds do not already carry).
 * leakage: ``sram_leakage_per_bit_W`` per stored bit and ``logic_leakage_per_cell_W`` per
   generic logic cell, each in a low / nominal / high range.
 
@@ -41,8 +44,8 @@ ADDERS = {"add_8b_J": 8, "add_32b_J": 32}
 #: Entries given as a range: ``value`` is the nominal figure, ``low`` and ``high`` bound it.
 RANGED = ("sram_leakage_per_bit_W", "logic_leakage_per_cell_W")
 #: Every entry a version-2 cost table must have, and nothing else.
-COST_KEYS = (tuple(SRAM_READS) + ("sram_write_per_read",) + tuple(ADDERS) + RANGED
-             + ("clock_Hz",))
+COST_KEYS = (tuple(SRAM_READS) + ("sram_write_per_read",) + tuple(ADDERS)
+             + ("register_bit_J",) + RANGED + ("clock_Hz",))
 SRAM_WORD_BITS = 64
 V1_CHANGE = ("version 2 fits SRAM energy over capacity and word width instead of stepping "
              "to the next table entry, prices writes (sram_write_per_read), and replaces "

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mapping import access
+
 __all__ = ["COMPONENTS", "DEFAULT_BANK_BYTES", "Item", "DigitalEnergy", "price",
            "estimate_logic_cells"]
 
@@ -30,13 +32,16 @@ __all__ = ["COMPONENTS", "DEFAULT_BANK_BYTES", "Item", "DigitalEnergy", "price",
 COMPONENTS = ("weight_reads", "state_traffic", "arithmetic", "spike_routing", "static")
 #: Memory kind of :mod:`mapping.access` to its component.
 MEMORY_COMPONENT = {"weight": "weight_reads", "state": "state_traffic",
-                    "spike_list": "spike_routing"}
+                    "spike_list": "spike_routing", "register": "state_traffic"}
 #: Default bank size: the smallest SRAM Horowitz publishes, so no weight access is
 #: priced by extrapolating below it.
 DEFAULT_BANK_BYTES = 8 << 10
 #: The logic-size rule of :func:`estimate_logic_cells`.
 CELLS_PER_ADDER_BIT = 5     # a full adder: 2 XOR, 2 AND, 1 OR generic gates
 CELLS_PER_CORE_CONTROL = 200
+#: A flip-flop leaks like 4 generic gates: Aladdin's 40 nm register bit leaks 74.0 nW, its
+#: 32-bit bitwise unit 611 nW, 19.1 nW per gate (common/power_func.h), a ratio of 3.9.
+CELLS_PER_FLIP_FLOP = 4
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,9 @@ class DigitalEnergy:
         return self.static_W[corner] * self.latency_s
 
     def sram_static_J(self, item):
-        """float64 [samples], nominal leakage of one memory item."""
+        """float64 [samples], nominal leakage of one SRAM item (registers leak as logic)."""
+        if item.kind == "register":
+            return np.zeros(len(self.latency_s))
         return item.capacity_bytes * 8 * self.sram_leakage_per_bit_W * self.latency_s
 
     @property
@@ -124,7 +131,7 @@ class DigitalEnergy:
     @property
     def extrapolated(self):
         """Memory items whose banks are smaller than the smallest published SRAM."""
-        return [i for i in self.items if i.bank_bytes is not None
+        return [i for i in self.items if i.bank_bytes is not None and i.kind != "register"
                 and i.bank_bytes < self.sram_ref_bytes]
 
 
@@ -145,6 +152,18 @@ def _memory_item(memory, costs, sram, bank_bytes):
                 read_J=read, write_J=read * costs["sram_write_per_read"], reads=memory.reads,
                 writes=memory.writes, capacity_bytes=memory.capacity_bits / 8, banks=banks,
                 bank_bytes=bank)
+
+
+def _register_item(memory, costs):
+    """A flip-flop register: ``register_bit_J`` per bit written, and per bit read through
+    the multiplexer of an array (a one-word register is read without one)."""
+    bit = costs["register_bit_J"]
+    return Item(name=memory.name, kind=memory.kind, component=MEMORY_COMPONENT[memory.kind],
+                layer=memory.layer, core=memory.core, width_bits=memory.width_bits,
+                read_J=0.0 if memory.depth_words == 1 else memory.width_bits * bit,
+                write_J=memory.width_bits * bit, reads=memory.reads, writes=memory.writes,
+                capacity_bytes=memory.capacity_bits / 8, banks=1,
+                bank_bytes=memory.capacity_bits / 8)
 
 
 def price(counts, costs, *, bank_bytes=DEFAULT_BANK_BYTES, logic_cells, logic_source,
@@ -175,12 +194,14 @@ def price(counts, costs, *, bank_bytes=DEFAULT_BANK_BYTES, logic_cells, logic_so
             or not math.isfinite(clock_Hz) or clock_Hz <= 0:
         raise ValueError(f"clock_Hz must be a positive finite number, not {clock_Hz!r}")
     sram = costs.sram
-    items = [_memory_item(m, costs, sram, bank_bytes) for m in counts.memories]
+    items = [_register_item(m, costs) if m.kind == "register" else
+             _memory_item(m, costs, sram, bank_bytes) for m in counts.memories]
     zeros = np.zeros(counts.samples, dtype=np.int64)
     items += [Item(name=op.name, kind=op.kind, component="arithmetic", layer=op.layer,
                    core=op.core, width_bits=op.width_bits, read_J=costs.add_J(op.width_bits),
                    write_J=0.0, reads=op.count, writes=zeros) for op in counts.ops]
-    bits = int(sum(m.capacity_bits for m in counts.memories))
+    # flip-flop registers leak as logic: they are in ``logic_cells``
+    bits = int(sum(m.capacity_bits for m in counts.memories if m.kind != "register"))
     sram_leak, logic_leak = (costs.range("sram_leakage_per_bit_W"),
                              costs.range("logic_leakage_per_cell_W"))
     static = {corner: bits * sram_leak[corner] + int(logic_cells) * logic_leak[corner]
@@ -196,20 +217,25 @@ def estimate_logic_cells(network, allocation, lanes):
     """Generic logic cells of the cores by a stated rule (when no synthesis ran).
 
     Per core: per lane, :data:`CELLS_PER_ADDER_BIT` cells per bit of the slope add, the
-    potential add and the threshold compare, plus one cell per bit of the pipeline register
-    holding a weight and a state word; plus :data:`CELLS_PER_CORE_CONTROL` for the
-    controller and counters. Returns ``(cells, description)``.
+    potential add, the threshold compare and the catch-up adder, plus
+    :data:`CELLS_PER_FLIP_FLOP` per flip-flop of the pipeline registers holding a weight and
+    a state word; :data:`CELLS_PER_FLIP_FLOP` per bit of each group's live bit, written flag
+    and step stamp; plus :data:`CELLS_PER_CORE_CONTROL` for the controller and counters.
+    Returns ``(cells, description)``.
     """
     per_layer = list(lanes) if isinstance(lanes, (list, tuple)) else [lanes] * len(network.layers)
     if len(per_layer) != len(network.layers):
         raise ValueError(f"{len(per_layer)} lane counts for {len(network.layers)} layers")
     cells = 0
     for core in allocation.cores:
-        widths = network.widths[core.layer]
-        adder_bits = widths.slope_bits + 2 * widths.potential_bits
+        widths, lane = network.widths[core.layer], per_layer[core.layer]
+        adder_bits = widths.slope_bits + 3 * widths.potential_bits
         register_bits = network.weight_bits + widths.slope_bits + widths.potential_bits + 1
-        cells += (per_layer[core.layer] * (CELLS_PER_ADDER_BIT * adder_bits + register_bits)
-                  + CELLS_PER_CORE_CONTROL)
+        group_bits = math.ceil(core.neurons / lane) * (2 + access.step_bits(network.steps))
+        cells += (lane * (CELLS_PER_ADDER_BIT * adder_bits + CELLS_PER_FLIP_FLOP * register_bits)
+                  + CELLS_PER_FLIP_FLOP * group_bits + CELLS_PER_CORE_CONTROL)
     return cells, (f"estimate: per core, lanes x ({CELLS_PER_ADDER_BIT} cells per bit of the "
-                   f"slope add, potential add and threshold compare + 1 per pipeline register "
-                   f"bit) + {CELLS_PER_CORE_CONTROL} for control; run `ttfs synth` for a count")
+                   f"slope add, potential add, threshold compare and catch-up add + "
+                   f"{CELLS_PER_FLIP_FLOP} per pipeline flip-flop) + {CELLS_PER_FLIP_FLOP} per "
+                   f"flip-flop of the groups' live bits and stamps + {CELLS_PER_CORE_CONTROL} "
+                   f"for control; run `ttfs synth` for a count")

@@ -15,7 +15,8 @@ def round_costs(**values):
     capacity: 10, 20 and 113.137 pJ) and whose other figures are round numbers."""
     base = {"sram_read_64b_8KB_J": 10 * PJ, "sram_read_64b_32KB_J": 20 * PJ,
             "sram_read_64b_1MB_J": 10 * PJ * 128 ** 0.5, "sram_write_per_read": 2.0,
-            "add_8b_J": 1 * PJ, "add_32b_J": 4 * PJ, "sram_leakage_per_bit_W": 1e-9,
+            "add_8b_J": 1 * PJ, "add_32b_J": 4 * PJ, "register_bit_J": 0.01 * PJ,
+            "sram_leakage_per_bit_W": 1e-9,
             "logic_leakage_per_cell_W": 1e-6, "clock_Hz": 1e6}
     base.update(values)
     ranged = {"sram_leakage_per_bit_W", "logic_leakage_per_cell_W"}
@@ -83,6 +84,29 @@ def test_a_given_clock_replaces_the_tables_for_latency_and_leakage():
                                  clock_Hz=bad)
 
 
+def test_registers_cost_per_bit_written_and_read_through_a_multiplexer():
+    registers = (
+        MemoryAccesses("l1.c0.live", "register", 1, 0, depth_words=4, width_bits=3,
+                       reads=np.array([2, 0]), writes=np.array([1, 1])),
+        MemoryAccesses("l1.c0.carry", "register", 1, 0, depth_words=1, width_bits=10,
+                       reads=np.array([5, 5]), writes=np.array([2, 3])))
+    base = counts()
+    priced = digital_energy.price(
+        AccessCounts(memories=base.memories + registers, ops=base.ops,
+                     input_beats=base.input_beats, output_beats=base.output_beats,
+                     cycles=base.cycles), round_costs(), logic_cells=0, logic_source="test")
+    live, carry = priced.items[3:5]
+    # 0.01 pJ per bit: an array is read through its multiplexer, one word is not
+    assert (live.read_J, live.write_J) == (pytest.approx(0.03 * PJ), pytest.approx(0.03 * PJ))
+    assert (carry.read_J, carry.write_J) == (0.0, pytest.approx(0.1 * PJ))
+    np.testing.assert_allclose(carry.energy_J, [0.2 * PJ, 0.3 * PJ])
+    assert live.component == carry.component == "state_traffic"
+    # flip-flops leak as logic (in logic_cells): not SRAM bits, never "extrapolated"
+    assert priced.stored_bits == 2048 * 64 + 64 * 64 + 128 * 8
+    assert "l1.c0.live" not in [i.name for i in priced.extrapolated]
+    assert not priced.sram_static_J(live).any()
+
+
 def test_banks_below_the_smallest_published_sram_are_listed_as_extrapolated():
     priced = digital_energy.price(counts(), round_costs(), bank_bytes=4096, logic_cells=0,
                                   logic_source="test")
@@ -113,8 +137,12 @@ def test_logic_cells_follow_the_stated_rule():
     expected = 0
     for core in alloc.cores:
         w = net.widths[core.layer]
-        expected += 2 * (5 * (w.slope_bits + 2 * w.potential_bits)
-                         + 4 + w.slope_bits + w.potential_bits + 1) + 200
+        groups = -(-core.neurons // 2)
+        # adders: slope, potential, compare, catch-up; flip-flops at 4 cells: the pipeline
+        # registers (weight, slope, potential, flag) and per group live, written, 3-bit stamp
+        expected += (2 * (5 * (w.slope_bits + 3 * w.potential_bits)
+                          + 4 * (4 + w.slope_bits + w.potential_bits + 1))
+                     + 4 * groups * (2 + 3) + 200)
     assert len(alloc.cores) == 3 and cells == expected
     assert text.startswith("estimate: per core, lanes x (5 cells per bit")
     assert digital_energy.estimate_logic_cells(net, alloc, (2, 2))[0] == cells

@@ -49,10 +49,17 @@ def test_every_digital_energy_recomputes_from_its_counts_and_cost_entries(run):
         assert m["reads"] == pytest.approx(memory.reads.mean())
         assert m["writes"] == pytest.approx(memory.writes.mean())
         assert m["capacity_bytes"] * 8 == memory.capacity_bits
-        assert m["banks"] == math.ceil(m["capacity_bytes"] / 4096)
-        assert m["bank_bytes"] == math.ceil(memory.depth_words / m["banks"]) * m["width_bits"] / 8
-        assert m["read_J"] == pytest.approx(sram.read_J(m["bank_bytes"], m["width_bits"]))
-        assert m["write_J"] == pytest.approx(m["read_J"] * table["sram_write_per_read"])
+        if m["kind"] == "register":
+            # flip-flops: per bit written, per bit read through an array's multiplexer
+            bit = table["register_bit_J"] * m["width_bits"]
+            assert m["write_J"] == pytest.approx(bit)
+            assert m["read_J"] == (pytest.approx(bit) if memory.depth_words > 1 else 0.0)
+        else:
+            assert m["banks"] == math.ceil(m["capacity_bytes"] / 4096)
+            assert m["bank_bytes"] == (math.ceil(memory.depth_words / m["banks"])
+                                       * m["width_bits"] / 8)
+            assert m["read_J"] == pytest.approx(sram.read_J(m["bank_bytes"], m["width_bits"]))
+            assert m["write_J"] == pytest.approx(m["read_J"] * table["sram_write_per_read"])
         assert m["energy_J"] == pytest.approx(m["reads"] * m["read_J"] + m["writes"] * m["write_J"])
         by_component[m["component"]] += m["energy_J"]
     assert [o["count"] for o in part["ops"]] == pytest.approx([o.count.mean() for o in counts.ops])
@@ -60,7 +67,10 @@ def test_every_digital_energy_recomputes_from_its_counts_and_cost_entries(run):
         assert o["op_J"] == pytest.approx(table.add_J(o["width_bits"]))
         assert o["energy_J"] == pytest.approx(o["count"] * o["op_J"])
         by_component["arithmetic"] += o["energy_J"]
-    assert part["stored_bits"] == sum(m["capacity_bytes"] * 8 for m in part["memories"])
+    assert {m["kind"] for m in part["memories"]} == {"weight", "state", "spike_list", "register"}
+    # SRAM bits leak per bit; flip-flops leak as logic cells
+    assert part["stored_bits"] == sum(m["capacity_bytes"] * 8 for m in part["memories"]
+                                      if m["kind"] != "register")
     assert part["latency_cycles"]["mean"] == pytest.approx(counts.cycles.mean())
     assert part["latency_s"]["mean"] == pytest.approx(counts.cycles.mean() / table["clock_Hz"])
     for corner, row in part["static_range"].items():
