@@ -235,12 +235,16 @@ def missed_bits(K):
     return index_bits(K - 1)
 
 
-def _activity(weight, in_steps, fire, slices, lanes, K):
+def _activity(weight, in_steps, fire, slices, lanes, K, skip_idle=True):
     """Which groups each core processes, per sample: (processed, catch_ups), each a list
     (one per core) of int64 [batch]: group-steps updated, and loads that catch up missed
     steps (docs/rtl.md, "Skipping groups")."""
     weight = np.asarray(weight, dtype=np.int64)
     batch, n_out = len(in_steps), weight.shape[0]
+    if not skip_idle:
+        # every group is updated in every step: nothing is ever missed
+        return ([np.full(batch, K * math.ceil(s.neurons / lanes), dtype=np.int64)
+                 for s in slices], [np.zeros(batch, dtype=np.int64) for _ in slices])
     processed = [np.zeros(batch, dtype=np.int64) for _ in slices]
     catch_ups = [np.zeros(batch, dtype=np.int64) for _ in slices]
     steps = np.arange(K)
@@ -305,7 +309,7 @@ def _core_accesses(name, layer, core, groups, n_in, lanes, widths, weight_bits, 
     return memories, ops
 
 
-def count_accesses(network, allocation, trace, *, lanes):
+def count_accesses(network, allocation, trace, *, lanes, skip_idle=True):
     """What the digital core (``hardware/rtl``) does for each sample of a reference trace.
 
     Parameters
@@ -314,6 +318,9 @@ def count_accesses(network, allocation, trace, *, lanes):
     allocation : :class:`mapping.allocation.Allocation` of ``network``
     trace : :class:`mapping.reference.Trace` of ``network``
     lanes : int, or one int per computing layer: neurons per core updated per cycle
+    skip_idle : the cores drop the updates of groups that cannot fire (default, as
+        ``NetworkTop(skip_idle=True)``); False counts a core that updates every group in
+        every step
 
     Returns an :class:`AccessCounts`: per core its weight memory (``l<l>.c<c>.weight``, a
     ROM), its state memory (``.state``), its flip-flop registers (``.live``, ``.stamp``,
@@ -346,7 +353,7 @@ def count_accesses(network, allocation, trace, *, lanes):
         delivery_steps = (per_step[l - 1][:, :K - 1] > 0).sum(axis=1)
         processed, catch_ups = _activity(layer.weight, trace.spike_steps[l - 1],
                                          trace.spike_steps[l], allocation.layer_cores(l - 1),
-                                         lanes[l - 1], K)
+                                         lanes[l - 1], K, skip_idle)
         for c, g in enumerate(groups[l - 1]):
             more_memories, more_ops = _core_accesses(
                 f"l{l}.c{c}", l, c, g, layer.n_in, lanes[l - 1], width, network.weight_bits,

@@ -112,6 +112,9 @@ class SpikingCore(wiring.Component):
         neurons updated per cycle, in [1, 64]
     steps : int
         time steps K, at least 2
+    skip_idle : bool
+        drop the updates of groups that are not live (default); without, every update runs
+        (the live bits and stamps are kept and counted all the same)
 
     Members
     -------
@@ -163,7 +166,7 @@ class SpikingCore(wiring.Component):
     """
 
     def __init__(self, weight, *, threshold, weight_bits, slope_bits, potential_bits, lanes,
-                 steps):
+                 steps, skip_idle=True):
         try:
             weight = _check_parameters(weight, threshold, weight_bits, slope_bits,
                                        potential_bits, lanes, steps)
@@ -177,6 +180,7 @@ class SpikingCore(wiring.Component):
         self._potential_bits = int(potential_bits)
         self._lanes = int(lanes)
         self._steps = int(steps)
+        self._skip_idle = bool(skip_idle)
         n_neurons, n_inputs = weight.shape
         super().__init__({
             "clear": In(1),
@@ -253,7 +257,9 @@ class SpikingCore(wiring.Component):
         # the live bit of the group issued now; the update in stage 2 may be writing it
         live_now, live_next = Signal(), Signal()
         sweep = self.update & self.load & ~self.clear
-        update = self.update & ~self.clear & ~(self.load & ~live_now & (self.step != K - 1))
+        update = self.update & ~self.clear
+        if self._skip_idle:
+            update &= ~(self.load & ~live_now & (self.step != K - 1))
         m.d.comb += [read.addr.eq(self.input * groups + self.group), read.en.eq(deliver)]
 
         sb, pb = self._slope_bits, self._potential_bits

@@ -44,6 +44,9 @@ class NetworkTop(wiring.Component):
         limits)
     lanes : int or sequence of int
         neurons per core updated per cycle, for all layers or per layer
+    skip_idle : bool
+        the cores drop the updates of groups that cannot fire (default; see
+        :class:`~hardware.rtl.core.SpikingCore`)
 
     Members
     -------
@@ -74,9 +77,9 @@ class NetworkTop(wiring.Component):
         inputs, or more spikes of one step than inputs); the results are then meaningless
     """
 
-    def __init__(self, network, allocation=None, *, lanes=1):
+    def __init__(self, network, allocation=None, *, lanes=1, skip_idle=True):
         try:
-            self._build_layers(network, allocation, lanes)
+            self._build_layers(network, allocation, lanes, skip_idle)
         except ValueError:
             self._MustUse__silence = True   # a rejected component is not an unused one
             raise
@@ -102,10 +105,11 @@ class NetworkTop(wiring.Component):
                 name: Out(len(value)) for name, value in self._counter_sources().items()})),
         })
 
-    def _build_layers(self, network, allocation, lanes):
+    def _build_layers(self, network, allocation, lanes, skip_idle):
         allocation = allocate(network, CoreLimits()) if allocation is None else allocation
         n_layers = len(network.layers)
         self._lanes = lanes_per_layer(lanes, n_layers)
+        self._skip_idle = bool(skip_idle)
         self._network, self._allocation = network, allocation
         self._layers = []
         for index, (layer, widths) in enumerate(zip(network.layers, network.widths)):
@@ -115,7 +119,8 @@ class NetworkTop(wiring.Component):
             cores = [SpikingCore(layer.weight[s.start:s.stop], threshold=layer.threshold,
                                  weight_bits=network.weight_bits, slope_bits=widths.slope_bits,
                                  potential_bits=widths.potential_bits,
-                                 lanes=self._lanes[index], steps=network.steps)
+                                 lanes=self._lanes[index], steps=network.steps,
+                                 skip_idle=skip_idle)
                      for s in slices]
             self._layers.append(Layer(cores, [s.start for s in slices],
                                       track_argmax=index == n_layers - 1))
@@ -185,7 +190,7 @@ class NetworkTop(wiring.Component):
         net = self._network
         return {
             "sizes": net.sizes, "steps": net.steps, "weight_bits": net.weight_bits,
-            "lanes": list(self._lanes),
+            "lanes": list(self._lanes), "skip_idle": self._skip_idle,
             "thresholds": [l.threshold for l in net.layers],
             "slope_bits": [w.slope_bits for w in net.widths],
             "potential_bits": [w.potential_bits for w in net.widths],

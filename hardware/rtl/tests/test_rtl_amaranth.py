@@ -147,6 +147,22 @@ def test_rtl_top_skips_groups_that_cannot_fire_and_catches_their_potentials_up()
 
 
 @pytest.mark.amaranth
+def test_rtl_top_without_skipping_updates_every_group_in_every_step():
+    spec = CaseSpec((6, 5, 3), weight_bits=4, steps=8, lanes=2, max_neurons=3, seed=4)
+    network = random_network(spec)
+    allocation = allocate(network, CoreLimits(max_neurons=3))
+    inputs = random_inputs(6, 8, 3, np.random.default_rng(4), 0.5)
+    trace = reference.simulate(network, inputs)
+    access = count_accesses(network, allocation, trace, lanes=2, skip_idle=False)
+    top = NetworkTop(network, allocation, lanes=2, skip_idle=False)
+    for sample, got in enumerate(amaranth_sim.run(top, inputs)):
+        assert first_mismatch(expected(trace, sample, access), got) is None
+        for c, groups in enumerate(top.groups()[0]):
+            assert got.counters[f"counters__l1_c{c}_state_reads"] == 8 * groups
+            assert got.counters[f"counters__l1_c{c}_catch_up_add"] == 0
+
+
+@pytest.mark.amaranth
 def test_rtl_top_reports_an_access_counter_that_differs_from_the_model():
     spec = CaseSpec((6, 5, 3), weight_bits=4, steps=8, lanes=2, max_neurons=2, seed=2)
     network = random_network(spec)
