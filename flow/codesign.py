@@ -6,16 +6,23 @@ cost model, and the estimate's check against the report.
 :func:`hardware.digital_energy.price`) and returns the plain numbers of
 :class:`model.energy.EnergyCoefficients`:
 
-* ``fixed_pJ``: the priced energy of an inference in which nothing spikes (every group's
+* ``fixed_pJ``: the priced energy of an inference in which nothing spikes on a core that
+  updates every group in every step (``count_accesses(..., skip_idle=False)``: every group's
   state word read and written and its lanes updated and compared on every step, the
   decoder's compares, leakage over ``K * G_max + 3`` cycles);
 * ``spike_pJ[l]`` for a layer ``l`` below the output: what one delivered spike adds, per
   ``docs/rtl.md``: for every core ``c`` of layer ``l + 1`` (``g_c`` groups) ``g_c`` weight-word
-  reads and ``lanes * g_c`` slope adds; one spike-list entry written and read once per group
+  reads, ``lanes * g_c`` slope adds and ``g_c`` writes of the register that carries a
+  group's slopes (the carried potentials, written once per group and step with spikes, are
+  left out: an under-estimate, smaller than the two upper bounds below); one spike-list entry written and read once per group
   pass (``G = max g_c`` times); and ``G`` more cycles of the step, priced at the design's
   leakage power. For the output layer: its list entry written and read once.
 
-Two approximations, both upper bounds, measured in docs/energy.md: an entry per spike
+The default core drops the updates of groups that cannot fire (docs/rtl.md, "Skipping
+groups that cannot fire"), so its state traffic depends on when which neuron can fire; the
+estimate prices the core without that skipping, an upper bound of the default core's
+energy (tests/flow/test_codesign.py checks both). Two more approximations, both upper
+bounds, measured in docs/energy.md: an entry per spike
 (the core writes one entry per (step, group) with a spike, so two spikes of one group on
 one step share it), and cycles added per layer (layers run in lockstep, so a step lasts as
 long as its slowest layer, not the sum of them). Register widths, which set the state word
@@ -60,7 +67,8 @@ def _priced_shape(sizes, *, lanes, bank_bytes, weight_bits, steps, costs, limits
     silent = np.full((1, sizes[0]), steps, dtype=np.int64)
     trace = reference.simulate(network, silent)
     per_layer = access.lanes_per_layer(lanes, len(layers))
-    counts = access.count_accesses(network, allocation, trace, lanes=per_layer)
+    counts = access.count_accesses(network, allocation, trace, lanes=per_layer,
+                                   skip_idle=False)
     cells, source = estimate_logic_cells(network, allocation, list(per_layer))
     priced = price(counts, costs, bank_bytes=bank_bytes, logic_cells=cells, logic_source=source)
     return network, allocation, per_layer, priced
@@ -99,9 +107,16 @@ def energy_coefficients(arch, *, lanes=8, bank_bytes=DEFAULT_BANK_BYTES, weight_
             spike.append((entry.write_J + entry.read_J) * J_TO_PJ)
             continue
         groups = access.core_groups(allocation, l, per_layer[l])
-        deliver = sum(g * (items[f"l{l + 1}.c{c}.weight"].read_J
-                           + per_layer[l] * items[f"l{l + 1}.c{c}.slope_add"].read_J)
-                      for c, g in enumerate(groups))
+        # per group: the weight word, the slope adds and the carried slopes written (the
+        # carried potentials, written once per group pass of a step with spikes, are left
+        # out: a step's spikes share them)
+        deliver = 0.0
+        for c, g in enumerate(groups):
+            name = f"l{l + 1}.c{c}"
+            deliver += g * (items[f"{name}.weight"].read_J
+                            + per_layer[l] * items[f"{name}.slope_add"].read_J
+                            + items[f"{name}.carry_slope"].read_J
+                            + items[f"{name}.carry_slope"].write_J)
         passes = max(groups)
         spike.append((deliver + entry.write_J + passes * (entry.read_J + per_cycle_J))
                      * J_TO_PJ)

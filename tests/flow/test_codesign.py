@@ -12,11 +12,14 @@ from mapping.network import IntLayer, IntNetwork
 from model.train import TrainConfig
 
 
-def _report_pJ(network, inputs, *, lanes, bank_bytes=8192, limits=CoreLimits()):
-    """The report's digital energy per sample (hardware.digital_energy.price), pJ."""
+def _report_pJ(network, inputs, *, lanes, bank_bytes=8192, limits=CoreLimits(),
+               skip_idle=False):
+    """The report's digital energy per sample (hardware.digital_energy.price), pJ, of the
+    core without skipping (what the estimate prices) or, with ``skip_idle``, the default."""
     allocation = allocate(network, limits)
     trace = reference.simulate(network, inputs)
-    counts = access.count_accesses(network, allocation, trace, lanes=lanes)
+    counts = access.count_accesses(network, allocation, trace, lanes=lanes,
+                                   skip_idle=skip_idle)
     per_layer = list(access.lanes_per_layer(lanes, len(network.layers)))
     cells, source = estimate_logic_cells(network, allocation, per_layer)
     priced = price(counts, load_costs(), bank_bytes=bank_bytes, logic_cells=cells,
@@ -42,9 +45,10 @@ def test_codesign_fixed_energy_is_the_reports_silent_inference_exactly():
 
 @pytest.mark.parametrize("lanes", [1, 4, 8])
 def test_codesign_estimate_follows_the_report_within_its_approximations(lanes):
-    """Per sample within 3 % of the report (entries per spike and cycles added per layer
-    are the estimate's only differences), and in the same order as the report over samples
-    of very different activity."""
+    """Per sample within 4 % of the report of the core without skipping (entries per spike
+    and cycles added per layer over, the carried potentials under), in the same order as
+    that report over samples of very different activity (to 2 % of its mean: the carried
+    potentials are paid per step with spikes, not per spike), and above the default core's."""
     network = _network(1)
     rng = np.random.default_rng(2)
     rates = np.repeat([0.05, 0.2, 0.5, 0.9], 5)
@@ -54,8 +58,11 @@ def test_codesign_estimate_follows_the_report_within_its_approximations(lanes):
     coefficients = energy_coefficients(network.sizes, lanes=lanes, steps=network.steps,
                                        network=network)
     estimate = estimate_from_trace(coefficients, trace)
-    assert np.abs(estimate / report - 1).max() < 0.03
-    assert (np.diff(report[np.argsort(estimate)]) > -0.01 * report.mean()).all()
+    assert np.abs(estimate / report - 1).max() < 0.04
+    assert (np.diff(report[np.argsort(estimate)]) > -0.02 * report.mean()).all()
+    # the default core drops the updates of groups that cannot fire: it spends less
+    skipping, _ = _report_pJ(network, inputs, lanes=lanes, skip_idle=True)
+    assert (skipping < report).all() and (estimate > skipping).all()
 
 
 def test_codesign_default_widths_follow_the_stated_rule():
