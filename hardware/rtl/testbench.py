@@ -108,11 +108,12 @@ def expectations(network, sidecar, input_steps):
     """Per sample, ``(expected(...), expected_counters(...))`` of :mod:`.scoreboard`: the
     reference's output spikes and prediction, and every counter port's value, from
     :func:`mapping.reference.simulate` and :func:`mapping.access.count_accesses` on the
-    allocation and lanes recorded in the sidecar."""
+    allocation, lanes and skipping recorded in the sidecar."""
     params = sidecar["parameters"]
     trace = reference.simulate(network, input_steps)
     allocation = Allocation(CoreLimits(), tuple(CoreSlice(*c) for c in params["cores"]))
-    access = count_accesses(network, allocation, trace, lanes=params["lanes"])
+    access = count_accesses(network, allocation, trace, lanes=params["lanes"],
+                            skip_idle=params.get("skip_idle", True))
     return [(expected(trace, s, access), expected_counters(trace, access, s))
             for s in range(len(input_steps))]
 
