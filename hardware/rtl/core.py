@@ -263,15 +263,11 @@ class SpikingCore(wiring.Component):
         m.d.comb += [read.addr.eq(self.input * groups + self.group), read.en.eq(deliver)]
 
         sb, pb = self._slope_bits, self._potential_bits
-        lane_bits = sb + pb + 1
         m.submodules.state = state = memory.Memory(
-            shape=unsigned(lanes * lane_bits), depth=max(groups, 2), init=[])
+            shape=unsigned(lanes * (sb + pb + 1)), depth=max(groups, 2), init=[])
         store = state.write_port()
         fetch = state.read_port(transparent_for=(store,))
         m.d.comb += [fetch.addr.eq(self.group), fetch.en.eq((deliver | update) & self.load)]
-        # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
-        last = [max(0, -(-(self.n_neurons - b) // lanes)) for b in range(lanes)]
-
         s2_deliver, s2_update, s2_load = Signal(), Signal(), Signal()
         s2_group, s2_step = Signal.like(self.group), Signal.like(self.step)
         m.d.sync += [s2_deliver.eq(deliver), s2_update.eq(update), s2_group.eq(self.group),
@@ -290,28 +286,10 @@ class SpikingCore(wiring.Component):
                         for b in range(lanes)))
         m.d.comb += word.eq(Mux(s2_load, Mux(s2_written, fetch.data, 0), carried))
 
-        open_lanes, fire_lanes, busy_lanes, caught_lanes, live_lanes = [], [], [], [], []
-        slopes, potentials = [], []
-        for b in range(lanes):
-            real = (Const(0) if last[b] == 0 else Const(1) if last[b] == groups
-                    else s2_group < last[b])
-            w = read.data[b * wb:(b + 1) * wb].as_signed()
-            field = word[b * lane_bits:(b + 1) * lane_bits]
-            s, v, f = field[:sb].as_signed(), field[sb:sb + pb].as_signed(), field[-1]
-            v_now, s_next, v_next = Signal(signed(pb)), Signal(signed(sb)), Signal(signed(pb))
-            m.d.comb += v_now.eq(Mux(catch & ~f, v + s * missed, v))
-            v_sum = v_now + s
-            fire = s2_update & ~f & (v_sum >= self._threshold)
-            m.d.comb += [s_next.eq(Mux(s2_deliver & ~f, s + w, s)),
-                         v_next.eq(Mux(s2_update & ~f, v_sum, v_now))]
-            slopes.append(s_next)
-            potentials.append(Cat(v_next, f | fire))
-            open_lanes.append(real & ~f)
-            fire_lanes.append(fire)
-            busy_lanes.append(s2_update & ~f & (s != 0))
-            caught_lanes.append(catch & ~f & (s != 0))
-            live_lanes.append(~(f | fire) & (s_next > 0))
-            m.d.comb += [self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
+        s2 = (s2_deliver, s2_update, s2_group, catch, missed)
+        per_lane = [self._elaborate_lane(m, b, s2, word, read.data) for b in range(lanes)]
+        slopes, potentials, open_lanes, fire_lanes, busy_lanes, caught_lanes, live_lanes = (
+            list(column) for column in zip(*per_lane))
         m.d.comb += [live_next.eq(Cat(*live_lanes).any()),
                      live_now.eq(Mux(s2_update & (s2_group == self.group), live_next,
                                      live.bit_select(self.group, 1)))]
@@ -327,19 +305,6 @@ class SpikingCore(wiring.Component):
                          live.bit_select(s2_group, 1).eq(live_next),
                          stamps.word_select(s2_group, sbits).eq(s2_step)]
 
-        fired = Signal(lanes)
-        open_mask = Signal(lanes)
-        busy = Signal(lanes)
-        caught = Signal(lanes)
-        m.d.comb += [fired.eq(Cat(*fire_lanes)), open_mask.eq(Cat(*open_lanes)),
-                     busy.eq(Cat(*busy_lanes)), caught.eq(Cat(*caught_lanes)),
-                     self.fired.eq(fired), self.fired_group.eq(s2_group)]
-        m.d.sync += [self.spikes.eq(self.spikes + popcount(fired)),
-                     self.membrane_updates.eq(self.membrane_updates + popcount(busy)
-                                              + popcount(caught) * missed)]
-        with m.If(s2_deliver):
-            m.d.sync += self.synops.eq(self.synops + popcount(open_mask))
-
         events = [(self.weight_reads, read.en, 1), (self.state_reads, fetch.en, 1),
                   (self.state_writes, store.en, 1), (self.slope_adds, s2_deliver, lanes),
                   (self.potential_adds, s2_update, lanes),
@@ -352,11 +317,49 @@ class SpikingCore(wiring.Component):
                   (self.carry_potential_reads, s2_update & ~s2_load, 1),
                   (self.carry_potential_writes, s2_deliver & s2_load, 1),
                   (self.catch_up_adds, catch, lanes * missed_bits(K))]
+        self._elaborate_event_counters(m, s2, (fire_lanes, open_lanes, busy_lanes, caught_lanes))
         self._elaborate_access_counters(m, events)
         with m.If(self.clear):
-            m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0),
-                         written.eq(0), live.eq(0)]
+            m.d.sync += [written.eq(0), live.eq(0)]
         return m
+
+    def _elaborate_lane(self, m, b, s2, word, weights):
+        """Stage 2 of lane ``b``: the catch-up, the delivery or update, the fire decision.
+        Returns its next slope, its next potential and fired flag, and whether it is open,
+        fires, updates a non-zero slope, is caught up with a non-zero slope, and is live."""
+        s2_deliver, s2_update, s2_group, catch, missed = s2
+        sb, pb, wb = self._slope_bits, self._potential_bits, self._weight_bits
+        # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
+        last = max(0, -(-(self.n_neurons - b) // self._lanes))
+        real = Const(0) if last == 0 else Const(1) if last == self.groups else s2_group < last
+        w = weights[b * wb:(b + 1) * wb].as_signed()
+        field = word[b * (sb + pb + 1):(b + 1) * (sb + pb + 1)]
+        s, v, f = field[:sb].as_signed(), field[sb:sb + pb].as_signed(), field[-1]
+        v_now, s_next, v_next = Signal(signed(pb)), Signal(signed(sb)), Signal(signed(pb))
+        m.d.comb += v_now.eq(Mux(catch & ~f, v + s * missed, v))
+        v_sum = v_now + s
+        fire = s2_update & ~f & (v_sum >= self._threshold)
+        m.d.comb += [s_next.eq(Mux(s2_deliver & ~f, s + w, s)),
+                     v_next.eq(Mux(s2_update & ~f, v_sum, v_now)),
+                     self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
+        return (s_next, Cat(v_next, f | fire), real & ~f, fire, s2_update & ~f & (s != 0),
+                catch & ~f & (s != 0), ~(f | fire) & (s_next > 0))
+
+    def _elaborate_event_counters(self, m, s2, lanes):
+        """The reference's event counters: spikes, synaptic operations, membrane updates
+        (with the missed updates of the lanes a catch-up brings forward)."""
+        s2_deliver, _, s2_group, _, missed = s2
+        fired, open_mask, busy, caught = (Signal(self._lanes) for _ in range(4))
+        m.d.comb += [fired.eq(Cat(*lanes[0])), open_mask.eq(Cat(*lanes[1])),
+                     busy.eq(Cat(*lanes[2])), caught.eq(Cat(*lanes[3])),
+                     self.fired.eq(fired), self.fired_group.eq(s2_group)]
+        m.d.sync += [self.spikes.eq(self.spikes + popcount(fired)),
+                     self.membrane_updates.eq(self.membrane_updates + popcount(busy)
+                                              + popcount(caught) * missed)]
+        with m.If(s2_deliver):
+            m.d.sync += self.synops.eq(self.synops + popcount(open_mask))
+        with m.If(self.clear):
+            m.d.sync += [self.spikes.eq(0), self.synops.eq(0), self.membrane_updates.eq(0)]
 
     def _elaborate_access_counters(self, m, events):
         """Counters of the priced events (:func:`mapping.access.count_accesses`):
