@@ -9,11 +9,11 @@ without a traceback.
 import argparse
 import sys
 
-from . import (compare_cmd, data_cmd, energy_cmd, nir_cmd, quantize_cmd, rtl_cmd, run_cmd, spice_cmd,
-               sweep_cmd, synth_cmd, train_cmd)
+from . import (compare_cmd, data_cmd, energy_cmd, explore_cmd, nir_cmd, quantize_cmd, rtl_cmd,
+               run_cmd, spice_cmd, sweep_cmd, synth_cmd, train_cmd)
 
 #: Stage modules in pipeline order; each registers one or more subcommands.
-STAGES = [data_cmd, train_cmd, sweep_cmd, nir_cmd, quantize_cmd, rtl_cmd, synth_cmd, spice_cmd, energy_cmd,
+STAGES = [data_cmd, train_cmd, sweep_cmd, explore_cmd, nir_cmd, quantize_cmd, rtl_cmd, synth_cmd, spice_cmd, energy_cmd,
           compare_cmd, run_cmd]
 
 

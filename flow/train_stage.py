@@ -7,7 +7,8 @@ from model.train import TrainConfig
 __all__ = ["TrainConfig", "train"]
 
 
-def train(run_dir, config=TrainConfig(), *, resume=False, threads=None, progress=None):
+def train(run_dir, config=TrainConfig(), *, resume=False, threads=None, progress=None,
+          data_dir=None):
     """Train ``config`` into ``run_dir`` (checkpoint, ``config.json``, ``metrics.json``).
 
     Parameters
@@ -17,6 +18,7 @@ def train(run_dir, config=TrainConfig(), *, resume=False, threads=None, progress
     resume : continue from the checkpoint after its last finished epoch
     threads : CPU threads for PyTorch (None: leave PyTorch's setting alone)
     progress : optional ``progress(iterable, total, desc)`` wrapper (a progress bar)
+    data_dir : data directory (None: ``$TTFS_DATA`` or ``./data``)
 
     With ``config.energy_weight > 0`` and no energy coefficients set, they are computed
     from the default cost table for the core the config names
@@ -37,4 +39,4 @@ def train(run_dir, config=TrainConfig(), *, resume=False, threads=None, progress
             raise ValueError(f"threads must be a positive integer, not {threads!r}")
         torch.set_num_threads(threads)
     config = with_energy_coefficients(config)
-    return train_model(config, Path(run_dir), resume=resume, progress=progress)
+    return train_model(config, Path(run_dir), resume=resume, progress=progress, root=data_dir)
