@@ -9,13 +9,15 @@ The search directory ``OUT`` holds:
     the sample counts, the co-simulation); a later search into ``OUT`` must use the same.
 ``train/<train>/``
     one ``ttfs train`` run per distinct training (``none``, ``m-ssr-g0.1``, ...), shared
-    by the points that differ only in quantization or core; a lock file beside it lets
-    one trial train while the others that need it wait.
+    by the points that differ only in quantization or core.
+``quant/<train>_w<bits>-k<K>/``
+    one quantization per distinct integer network, shared by the points that differ only
+    in the core (lanes, bank size).
 ``trials/<trial>/``
-    one complete run directory per point (``config.json``, ``model.pt`` and
-    ``metrics.json`` copied from its training, then the integer network, the energy
-    report), ``ttfs compare`` can read it; ``trial.json``, written last, holds the point's
-    row and marks it finished.
+    one complete run directory per point (the files of its training and its integer
+    network, then its energy report), which ``ttfs compare`` can read; ``trial.json``,
+    written last, holds the point's row and marks it finished
+    (:mod:`flow.explore_trial`).
 ``tune/<run>/``
     Ray Tune's record of each search run (experiment state, per-trial logs, errors).
 ``explore.csv``, ``explore.md``, ``pareto.png``
@@ -26,12 +28,9 @@ point) are read, not run; an unfinished training continues after its last finish
 Only the unfinished points go to Tune, so a rerun costs nothing for what is done, and a
 search with more values reuses every point and training the earlier one finished.
 """
-import fcntl
 import json
 import os
-import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,17 +38,15 @@ from model.train import TrainConfig
 
 from . import runs
 from .energy_stage import EnergyConfig
-from .explore_space import Point, SearchSpace, subset
+from .explore_space import SearchSpace, subset
+from .explore_trial import adopt, finished_row, read_training
 from .quantize_stage import QuantizeConfig
 from .rtl_stage import SIMULATORS
 
-__all__ = ["ExploreConfig", "ExploreResult", "run_explore", "run_trial", "finished_row"]
+__all__ = ["ExploreConfig", "ExploreResult", "run_explore", "match_trained", "ray_tmp_dir"]
 
 SCHEMA_VERSION = 1
 SEARCH_FILE = "search.json"
-TRIAL_FILE = "trial.json"
-#: Files of a training run that a trial's run directory takes over.
-TRAINING_FILES = ("config.json", "model.pt", "metrics.json")
 #: Ray's sockets live under its temporary folder; AF_UNIX paths end at 107 bytes and Ray
 #: appends about 65 (``/session_<date>_<time>_<us>_<pid>/sockets/plasma_store``).
 RAY_TMP_MAX_CHARS = 40
@@ -139,7 +136,7 @@ class ExploreResult:
     Members
     -------
     rows : one dict per point, in search order (``status`` ``done``, ``failed`` or
-        ``not run``; see :func:`run_trial` for the fields of a finished one)
+        ``not run``; see :func:`flow.explore_trial.run_trial` for the fields of a finished one)
     paths : the files written (table, plot)
     reused : names of the points finished before this search started
     """
@@ -192,7 +189,7 @@ def ray_tmp_dir(path=None):
 
 
 def run_explore(out, config=ExploreConfig(), *, address=None, cpus=None, ray_tmp=None,
-                report=None):
+                trained=(), report=None):
     """Run the search of ``config`` into the folder ``out`` and write its table and plot.
 
     Parameters
@@ -203,23 +200,22 @@ def run_explore(out, config=ExploreConfig(), *, address=None, cpus=None, ray_tmp
         ``ray://host:port``); None starts a local Ray instance for this search
     cpus : CPUs of the local instance (None: the CPUs this process may run on)
     ray_tmp : the local instance's temporary folder (see :func:`ray_tmp_dir`)
+    trained : finished ``ttfs train`` runs to take as the trainings of the points they
+        match (each must equal one training of the search, see :func:`match_trained`)
     report : called with one line per trial as it finishes or fails (library code never
         prints)
 
     Returns an :class:`ExploreResult`. Raises ``ValueError`` before anything is written
-    when ``out`` holds a search with other shared settings or an option is invalid; a
-    failing trial does not raise (its row says why).
+    when ``out`` holds a search with other shared settings, a trained run matches no
+    training of the search, or an option is invalid; a failing trial does not raise (its
+    row says why).
     """
     if not isinstance(config, ExploreConfig):
         raise ValueError(f"config must be an ExploreConfig, not {type(config).__name__}")
     out = Path(out).absolute()
     points = config.points()
     local = _local_options(address, cpus, ray_tmp, config.threads)
-    _check_shared(out, config)
-    (out / "trials").mkdir(parents=True, exist_ok=True)
-    runs.write_json(out / SEARCH_FILE, config.shared())
-    done = {p.name: row for p in points
-            if (row := finished_row(out / "trials" / p.name, p)) is not None}
+    done = _prepare(out, config, match_trained(trained, config))
     todo = [p for p in points if p.name not in done]
     report = report or (lambda line: None)
     where = f"the Ray cluster at {address}" if local is None else (
@@ -233,15 +229,51 @@ def run_explore(out, config=ExploreConfig(), *, address=None, cpus=None, ray_tmp
 
         errors = tune_points(out, todo, config, address=address, local=local,
                              report=report)
-    rows = []
-    for point in points:
-        row = done.get(point.name) or finished_row(out / "trials" / point.name, point)
-        rows.append(row or _unfinished_row(point, errors.get(point.name)))
+    rows = [done.get(p.name) or finished_row(out / "trials" / p.name, p)
+            or _unfinished_row(p, errors.get(p.name)) for p in points]
     from .explore_report import write_report
 
     paths = write_report(rows, out, title=f"{config.base.dataset} "
                                           f"{'-'.join(map(str, config.base.arch))}")
     return ExploreResult(tuple(rows), tuple(paths), tuple(done))
+
+
+def _prepare(out, config, matched):
+    """Check ``out`` against ``config``, record the shared settings, take over the
+    ``matched`` trainings; returns {name: row} of the points finished before."""
+    _check_shared(out, config)
+    (out / "trials").mkdir(parents=True, exist_ok=True)
+    runs.write_json(out / SEARCH_FILE, config.shared())
+    for run_dir, point in matched:
+        adopt(run_dir, out / "train" / point.train_name, point.train_config(config.base))
+    return {p.name: row for p in config.points()
+            if (row := finished_row(out / "trials" / p.name, p)) is not None}
+
+
+def match_trained(run_dirs, config):
+    """``[(run directory, point)]``: each finished training run of ``run_dirs`` with a
+    point whose training it equals (its ``config.json`` is the search's training
+    config with a regularizer and ``gamma2`` of a searched point).
+
+    Raises
+    ------
+    ValueError
+        naming the run, if it is not a finished training or matches no training.
+    """
+    wanted = {p.train_config(config.base): p for p in config.points()}
+    matched = []
+    for run_dir in map(Path, run_dirs):
+        held = read_training(run_dir)
+        if held not in wanted:
+            differ = [f"{k} ({v!r}, not {config.base.to_json()[k]!r})"
+                      for k, v in held.to_json().items()
+                      if k not in ("reg", "gamma2") and v != config.base.to_json()[k]]
+            why = (f"differs from the search's training in {', '.join(differ)}" if differ
+                   else f"its regularizer {held.reg} with gamma2 {held.gamma2:g} is not "
+                        f"searched")
+            raise ValueError(f"{run_dir}: matches no training of this search: {why}")
+        matched.append((run_dir, wanted[held]))
+    return matched
 
 
 def _local_options(address, cpus, ray_tmp, threads):
@@ -265,119 +297,3 @@ def _unfinished_row(point, error):
     status = "failed" if error else "not run"
     return {"trial": point.name, **point.to_json(), "status": status,
             "error": error or "the search stopped before this trial finished"}
-
-
-def finished_row(trial_dir, point):
-    """The row in ``trial_dir/trial.json`` if it holds a finished trial of ``point``, else
-    None (absent, unreadable, or another point)."""
-    path = Path(trial_dir) / TRIAL_FILE
-    try:
-        row = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(row, dict) or row.get("status") != "done" or any(
-            row.get(key) != value for key, value in point.to_json().items()):
-        return None
-    return row
-
-
-def _finished_training(train_dir, config):
-    """The metrics of a complete training of ``config`` in ``train_dir``, else None."""
-    from .sweep import check_metrics
-
-    try:
-        held = TrainConfig.from_json(json.loads((train_dir / "config.json").read_text()))
-        metrics = json.loads((train_dir / "metrics.json").read_text())
-        check_metrics(metrics, train_dir / "metrics.json")
-    except (OSError, UnicodeDecodeError, ValueError, TypeError):
-        return None
-    if held != config:
-        raise ValueError(f"{train_dir} holds a training with another config; remove it or "
-                         f"use another --out")
-    if metrics.get("complete") and metrics.get("epochs_done") == config.epochs:
-        return metrics
-    return None
-
-
-def _train(train_dir, config, threads, data_dir):
-    """(metrics, whether this call trained): the shared training of ``config``, trained
-    (or resumed) under a lock unless it is complete."""
-    from .train_stage import train
-
-    train_dir.mkdir(parents=True, exist_ok=True)
-    with open(train_dir.parent / f"{train_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        metrics = _finished_training(train_dir, config)
-        if metrics is not None:
-            return metrics, False
-        return train(train_dir, config, resume=True, threads=threads, data_dir=data_dir), True
-
-
-def _copy(source, target):
-    """Copy ``source`` to ``target`` atomically."""
-    from model.files import atomic_write
-
-    atomic_write(target, lambda staged: shutil.copyfile(source, staged))
-
-
-def run_trial(out, point, config):
-    """Run one point of a search in ``out`` (train, quantize, co-simulate if asked, energy)
-    unless it is finished, and return its row, also written to ``trial.json``.
-
-    The row holds the point's values and: ``float_accuracy`` (the trained float model on
-    its test subset), ``int_accuracy`` (the integer network on ``test_samples`` test
-    images), ``energy_J`` / ``static_J`` (the digital energy report's mean per inference
-    and its static part), ``latency_s`` / ``latency_cycles`` (mean per inference),
-    ``firing_rate`` (the integer network's spikes per hidden neuron on the energy
-    samples), ``synops`` (synaptic operations per inference), ``cosim`` (the counter
-    check: ``passed``, ``failed`` or ``missing``), ``trained`` (whether this trial trained
-    its network or found it trained) and the seconds of each stage.
-    """
-    from . import api
-
-    out = Path(out)
-    trial_dir = out / "trials" / point.name
-    row = finished_row(trial_dir, point)
-    if row is not None:
-        return row
-    seconds, began = {}, time.perf_counter()
-    metrics, trained = _train(out / "train" / point.train_name, point.train_config(config.base),
-                              config.threads, config.data_dir)
-    seconds["train_s"], began = time.perf_counter() - began, time.perf_counter()
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    for name in TRAINING_FILES:
-        _copy(out / "train" / point.train_name / name, trial_dir / name)
-    quantized = api.quantize(trial_dir, QuantizeConfig(
-        weight_bits=point.weight_bits, steps=point.steps, test_samples=config.test_samples,
-        calibration_samples=config.calibration_samples, data_dir=config.data_dir))
-    seconds["quantize_s"], began = time.perf_counter() - began, time.perf_counter()
-    if config.cosim is not None:
-        api.cosimulate(trial_dir, api.CosimConfig(
-            sim=config.cosim, samples=config.cosim_samples, lanes=point.lanes,
-            out=trial_dir / f"cosim_{config.cosim}.json", data_dir=config.data_dir))
-        seconds["cosim_s"], began = time.perf_counter() - began, time.perf_counter()
-    report = api.energy(trial_dir, EnergyConfig(
-        samples=config.energy_samples, lanes=point.lanes, bank_bytes=point.bank_bytes,
-        data_dir=config.data_dir)).doc
-    seconds["energy_s"] = time.perf_counter() - began
-    row = _row(point, metrics, quantized.metrics, report, trained, seconds)
-    runs.write_json(trial_dir / TRIAL_FILE, row)
-    return row
-
-
-def _row(point, metrics, quantized, report, trained, seconds):
-    digital = report["digital"]
-    return {"trial": point.name, **point.to_json(), "status": "done",
-            "float_accuracy": metrics["test_accuracy"],
-            "int_accuracy": quantized["int_accuracy"],
-            "test_samples": quantized["test_samples"],
-            "energy_J": digital["energy_J"]["mean"],
-            "static_J": digital["static_J"]["mean"],
-            "latency_s": digital["latency_s"]["mean"],
-            "latency_cycles": digital["latency_cycles"]["mean"],
-            "firing_rate": report["firing_rate"],
-            "synops": digital["synaptic_operations"],
-            "energy_samples": report["samples"],
-            "cosim": report["checks"]["cosim"]["status"],
-            "trained": trained, **seconds}
-

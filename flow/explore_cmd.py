@@ -42,6 +42,11 @@ def add_parser(subparsers):
                    help="also co-simulate each trial's core on this simulator and check its "
                         "counters (slow; default: no co-simulation)")
     p.add_argument("--cosim-samples", type=int, default=2, help="co-simulated test images")
+    p.add_argument("--trained", nargs="+", type=Path, default=(), metavar="RUN",
+                   help="finished `ttfs train` runs to use as the trainings they match "
+                        "(same config but for reg and gamma2) instead of training them; "
+                        "without --regs, --gamma2s or a space file naming them, the search "
+                        "trains nothing else")
     p.add_argument("--address", default=None,
                    help="connect to this running Ray cluster (auto, host:port or "
                         "ray://host:port) instead of starting a local instance")
@@ -67,7 +72,8 @@ def _values(flag, text, convert, kind):
 
 
 def space_from_args(args):
-    """The :class:`SearchSpace` of ``--space`` and the dimension options."""
+    """The :class:`SearchSpace` of ``--space`` and the dimension options; with ``--trained``
+    and neither regularizers nor ``gamma2`` given, the trainings are those of the runs."""
     values = {}
     if args.space is not None:
         values = load_space(args.space)
@@ -77,6 +83,11 @@ def space_from_args(args):
         if text is not None:
             values[name] = _values(flag, text, convert, kind)
             SearchSpace.from_values({name: values[name]}, source=flag)
+    if args.trained and not {"reg", "gamma2", "trainings"} & set(values):
+        from .explore_trial import read_training
+
+        values["trainings"] = [(config.reg, config.gamma2)
+                               for config in map(read_training, args.trained)]
     return SearchSpace.from_values(values)
 
 
@@ -98,7 +109,7 @@ def run(args):
 
     config = config_from_args(args)
     result = run_explore(args.out, config, address=args.address, cpus=args.cpus,
-                         ray_tmp=args.ray_tmp, report=print)
+                         ray_tmp=args.ray_tmp, trained=args.trained, report=print)
     done = [row for row in result.rows if row["status"] == "done"]
     print(f"{len(done)} of {len(result.rows)} points finished ({len(result.reused)} before "
           f"this search)")

@@ -80,6 +80,9 @@ class SearchSpace:
     """The values searched per dimension (see :data:`DIMENSIONS`); each member is a tuple of
     distinct values (a single value or a list is accepted and made a tuple).
 
+    ``trainings``, when given, lists the (regularizer, ``gamma2``) pairs to train instead of
+    every regularizer with every ``gamma2`` (for example the pairs of trained runs).
+
     Raises
     ------
     ValueError
@@ -92,8 +95,11 @@ class SearchSpace:
     steps: tuple = (64,)
     lanes: tuple = (8,)
     bank_bytes: tuple = (8192,)
+    trainings: tuple = None
 
     def __post_init__(self):
+        if self.trainings is not None:
+            object.__setattr__(self, "trainings", _pairs(self.trainings))
         for name in DIMENSIONS:
             values = getattr(self, name)
             values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
@@ -111,17 +117,29 @@ class SearchSpace:
         if not isinstance(values, dict):
             raise ValueError(f"{source}: expected a table of dimensions "
                              f"({', '.join(DIMENSIONS)}), not {type(values).__name__}")
-        unknown = [key for key in values if key not in DIMENSIONS]
+        unknown = [key for key in values if key not in (*DIMENSIONS, "trainings")]
         if unknown:
             raise ValueError(f"{source}: unknown dimension {unknown[0]!r}: expected "
-                             f"{', '.join(DIMENSIONS)}")
+                             f"{', '.join(DIMENSIONS)} or trainings")
+        if "trainings" in values and ("reg" in values or "gamma2" in values):
+            raise ValueError(f"{source}: give trainings, or reg and gamma2, not both")
         try:
             return cls(**values)
         except ValueError as exc:
             raise ValueError(f"{source}: {exc}") from None
 
     def to_json(self):
-        return {name: list(getattr(self, name)) for name in DIMENSIONS}
+        values = {name: list(getattr(self, name)) for name in DIMENSIONS}
+        if self.trainings is not None:
+            values["trainings"] = [list(pair) for pair in self.trainings]
+        return values
+
+    def pairs(self):
+        """The distinct (regularizer, ``gamma2``) pairs to train, ``none`` with 0."""
+        pairs = self.trainings if self.trainings is not None else [
+            (reg, gamma2) for reg in self.reg for gamma2 in self.gamma2]
+        return tuple(dict.fromkeys((reg, 0.0 if reg == "none" else float(gamma2))
+                                   for reg, gamma2 in pairs))
 
     def points(self, base):
         """Every distinct point of the grid for the training config ``base``, in an order that
@@ -129,18 +147,28 @@ class SearchSpace:
         running side by side rarely wait for the same training). ``none`` takes ``gamma2``
         0 whatever the space says."""
         groups = {}
-        for reg in self.reg:
-            for gamma2 in ((0.0,) if reg == "none" else self.gamma2):
-                train = replace(base, reg=reg, gamma2=float(gamma2))
-                groups[train] = [
-                    Point(reg=reg, gamma2=float(gamma2), weight_bits=bits, steps=steps,
-                          lanes=lanes, bank_bytes=bank, train_name=_train_name(train))
-                    for bits in self.weight_bits for steps in self.steps
-                    for lanes in self.lanes for bank in self.bank_bytes]
+        for reg, gamma2 in self.pairs():
+            train = replace(base, reg=reg, gamma2=gamma2)
+            groups[train] = [
+                Point(reg=reg, gamma2=gamma2, weight_bits=bits, steps=steps, lanes=lanes,
+                      bank_bytes=bank, train_name=_train_name(train))
+                for bits in self.weight_bits for steps in self.steps
+                for lanes in self.lanes for bank in self.bank_bytes]
         ordered = []
         for row in range(max(len(group) for group in groups.values())):
             ordered += [group[row] for group in groups.values() if row < len(group)]
         return ordered
+
+
+def _pairs(trainings):
+    """``trainings`` as a tuple of checked (regularizer, gamma2) pairs."""
+    if not isinstance(trainings, (list, tuple)) or not trainings or not all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in trainings):
+        raise ValueError(f"trainings must be a non-empty list of [regularizer, gamma2] "
+                         f"pairs, not {trainings!r}")
+    _check_values("reg", [pair[0] for pair in trainings])
+    _check_values("gamma2", [pair[1] for pair in trainings])
+    return tuple((pair[0], float(pair[1])) for pair in trainings)
 
 
 def _train_name(config):
@@ -166,8 +194,13 @@ class Point:
     @property
     def name(self):
         """The trial's name (its run directory under ``trials/``)."""
-        return (f"{self.train_name}_w{self.weight_bits}-k{self.steps}"
-                f"_l{self.lanes}-b{self.bank_bytes}")
+        return f"{self.quant_name}_l{self.lanes}-b{self.bank_bytes}"
+
+    @property
+    def quant_name(self):
+        """The name of its integer network (shared by the points that differ only in the
+        core): training, weight bits and K."""
+        return f"{self.train_name}_w{self.weight_bits}-k{self.steps}"
 
     def train_config(self, base):
         """The training config of this point: ``base`` with its regularizer."""

@@ -18,7 +18,7 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 
-from .explore import run_trial  # noqa: E402
+from .explore_trial import run_trial  # noqa: E402
 from .explore_space import Point  # noqa: E402
 
 __all__ = ["tune_points"]

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 
 from flow import cli, explore_cmd
-from flow.explore import ExploreConfig, finished_row, ray_tmp_dir, run_trial
+from flow.explore import ExploreConfig, match_trained, ray_tmp_dir
+from flow.explore_trial import adopt, finished_row, finished_training, run_trial
 from flow.explore_report import pareto_front, write_report
 from flow.explore_space import Point, SearchSpace, load_space, subset
 from model import TrainConfig, data
@@ -41,6 +42,10 @@ def test_space_points_share_trainings_and_interleave_them():
     assert point.train_config(TrainConfig(epochs=1)) == TrainConfig(epochs=1, reg="f-ssr",
                                                                     gamma2=0.1)
     assert Point.from_json(point.to_json()) == point
+    pairs = SearchSpace(trainings=[["m-ssr", 0.01], ("none", 0.3), ["none", 0]], lanes=[4, 8])
+    assert [p.name for p in pairs.points(TrainConfig())] == [
+        "m-ssr-g0.01_w8-k64_l4-b8192", "none_w8-k64_l4-b8192", "m-ssr-g0.01_w8-k64_l8-b8192",
+        "none_w8-k64_l8-b8192"]
     vhat = SearchSpace(reg="vhat", gamma2=0.1).points(TrainConfig(v_hat=0.25))
     assert [p.train_name for p in vhat] == ["vhat0.25-g0.1"]
 
@@ -56,7 +61,13 @@ def test_space_points_share_trainings_and_interleave_them():
     ({"lanes": []}, "space: lanes needs at least one value"),
     ({"lanes": [8, 8]}, "space: lanes repeats a value: [8, 8]"),
     ({"K": [8]}, "space: unknown dimension 'K': expected reg, gamma2, weight_bits, steps, "
-                 "lanes, bank_bytes"),
+                 "lanes, bank_bytes or trainings"),
+    ({"trainings": [["none", 0]], "reg": ["none"]},
+     "space: give trainings, or reg and gamma2, not both"),
+    ({"trainings": [["m-ssr"]]}, "space: trainings must be a non-empty list of "
+                                 "[regularizer, gamma2] pairs, not [['m-ssr']]"),
+    ({"trainings": [["l1", 0.1]]}, "space: reg must be among none, m-ssr, f-ssr, vhat, "
+                                   "not 'l1'"),
     ([1], "space: expected a table of dimensions"),
 ])
 def test_space_rejects_bad_values_naming_them(values, message):
@@ -183,7 +194,7 @@ def test_cli_explore_bad_space_file_is_one_line(tmp_path, capsys):
     assert _main(*_explore(tmp_path / "out", "--space", space)) == 2
     assert capsys.readouterr().err == (f"ttfs: error: {space}: unknown dimension 'bits': "
                                        f"expected reg, gamma2, weight_bits, steps, lanes, "
-                                       f"bank_bytes\n")
+                                       f"bank_bytes or trainings\n")
     space.write_text('steps = [1]\n')
     assert _main(*_explore(tmp_path / "out", "--space", space)) == 2
     assert capsys.readouterr().err == (f"ttfs: error: {space}: steps must be integers in "
@@ -206,6 +217,58 @@ def test_cli_explore_refuses_a_folder_of_another_search(tmp_path, capsys):
     assert sorted(out.iterdir()) == before
 
 
+def _trained_run(path, metrics=None, **config):
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps(TrainConfig(**config).to_json()))
+    (path / "metrics.json").write_text(json.dumps(metrics or {
+        "test_accuracy": 0.9, "firing_rate": [0.2], "firing_rate_mean": 0.2,
+        "epochs_done": config.get("epochs", 10), "complete": True}))
+    (path / "model.pt").write_bytes(b"weights")
+    return path
+
+
+def test_explore_takes_matching_trained_runs_and_refuses_others(tmp_path):
+    base = dict(arch=(784, 16, 10), epochs=2)
+    config = ExploreConfig(base=TrainConfig(**base), space=SearchSpace(reg=["none", "m-ssr"],
+                                                                       gamma2=[0.01]))
+    none = _trained_run(tmp_path / "a", **base)
+    m_ssr = _trained_run(tmp_path / "b", reg="m-ssr", gamma2=0.01, **base)
+    assert [(run, point.train_name) for run, point in match_trained([none, m_ssr], config)] \
+        == [(none, "none"), (m_ssr, "m-ssr-g0.01")]
+    (_, point), _ = match_trained([none, m_ssr], config)
+    train_dir = tmp_path / "out" / "train" / "none"
+    adopt(none, train_dir, point.train_config(config.base))  # as the search's own training
+    assert (train_dir / "model.pt").read_bytes() == b"weights"
+    assert finished_training(train_dir, point.train_config(config.base))["epochs_done"] == 2
+    copied = (train_dir / "model.pt").stat().st_mtime_ns
+    adopt(none, train_dir, point.train_config(config.base))
+    assert (train_dir / "model.pt").stat().st_mtime_ns == copied
+    longer = _trained_run(tmp_path / "c", **dict(base, epochs=3))
+    with pytest.raises(ValueError, match=r"c: matches no training of this search: differs "
+                                         r"from the search's training in epochs \(3, not 2\)"):
+        match_trained([none, longer], config)
+    f_ssr = _trained_run(tmp_path / "d", reg="f-ssr", gamma2=0.01, **base)
+    with pytest.raises(ValueError, match="d: matches no training of this search: its "
+                                         "regularizer f-ssr with gamma2 0.01 is not searched"):
+        match_trained([f_ssr], config)
+    stopped = _trained_run(tmp_path / "e", {"test_accuracy": 0.9, "firing_rate": [0.2],
+                                            "firing_rate_mean": 0.2, "epochs_done": 1,
+                                            "complete": False}, **base)
+    with pytest.raises(ValueError, match=r"e: its training is not finished \(1 of 2 epochs\)"):
+        match_trained([stopped], config)
+    with pytest.raises(ValueError, match="nowhere: not a finished training run"):
+        match_trained([tmp_path / "nowhere"], config)
+    # --trained alone: the search trains nothing but what the runs hold
+    args = cli.build_parser().parse_args(["explore", "--trained", str(m_ssr), str(none),
+                                          "--lanes", "4,8", "--out", str(tmp_path / "o")])
+    assert explore_cmd.space_from_args(args).pairs() == (("m-ssr", 0.01), ("none", 0.0))
+    args.space_reg = "none"
+    assert explore_cmd.space_from_args(args).pairs() == (("none", 0.0),)
+    (none / "model.pt").unlink()
+    with pytest.raises(ValueError, match=r"a: not a finished training run \(no model.pt\)"):
+        match_trained([none], config)
+
+
 @pytest.fixture
 def ray_tmp():
     path = tempfile.mkdtemp(prefix="ttfs-ray-")  # short: Ray's socket paths must fit
@@ -217,22 +280,28 @@ def ray_tmp():
 def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp):
     out = tmp_path / "search"
     args = [str(arg) for arg in _explore(
-        out, "--regs", "none,f-ssr", "--gamma2s", "0.1", "--weight-bits", "4,8", "--steps", "32",
-        "--cpus", "2", "--ray-tmp", ray_tmp)]
+        out, "--regs", "none,f-ssr", "--gamma2s", "0.1", "--weight-bits", "6", "--steps", "32",
+        "--lanes", "4,8", "--cpus", "2", "--ray-tmp", ray_tmp)]
     assert _main(*args) == 0
     printed = capsys.readouterr().out
     assert "4 points, 0 finished before; running 4 on a local Ray instance of 2 CPUs" \
         in printed
     rows = list(csv.DictReader((out / "explore.csv").open()))
     assert [(r["trial"], r["status"]) for r in rows] == [
-        ("none_w4-k32_l8-b8192", "done"), ("f-ssr-g0.1_w4-k32_l8-b8192", "done"),
-        ("none_w8-k32_l8-b8192", "done"), ("f-ssr-g0.1_w8-k32_l8-b8192", "done")]
+        ("none_w6-k32_l4-b8192", "done"), ("f-ssr-g0.1_w6-k32_l4-b8192", "done"),
+        ("none_w6-k32_l8-b8192", "done"), ("f-ssr-g0.1_w6-k32_l8-b8192", "done")]
+    # two trainings and two integer networks, each computed once for two trials
     assert sorted(r["trained"] for r in rows) == ["False", "False", "True", "True"]
+    assert sorted(p.name for p in (out / "quant").iterdir() if p.is_dir()) == [
+        "f-ssr-g0.1_w6-k32", "none_w6-k32"]
+    assert (out / "trials" / rows[0]["trial"] / "network.json").read_bytes() == \
+        (out / "trials" / rows[2]["trial"] / "network.json").read_bytes()
     for row in rows:  # each trial's own energy report, priced for its point
         report = json.loads((out / "trials" / row["trial"] / "report.json").read_text())
         assert float(row["energy_J"]) == report["digital"]["energy_J"]["mean"] > 0
-        assert report["network"]["weight_bits"] == int(row["weight_bits"])
-        assert report["network"]["steps"] == 32 and report["samples"] == 50
+        assert report["digital"]["lanes"] == int(row["lanes"])
+        assert (report["network"]["weight_bits"], report["network"]["steps"]) == (6, 32)
+        assert report["samples"] == 50
     assert any(r["front_energy"] == "True" for r in rows)
     assert (out / "pareto.png").stat().st_size > 10_000
     assert "## Pareto front: accuracy against latency" in (out / "explore.md").read_text()
@@ -250,6 +319,7 @@ def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp
     assert finished_row(out / "trials" / trial, point) is None
     row = run_trial(out, point, config)
     assert row["trained"] is False and row["int_accuracy"] == float(rows[3]["int_accuracy"])
+    assert row["energy_J"] == float(rows[3]["energy_J"])  # the stages are deterministic
     assert {p: p.stat().st_mtime_ns for p in (out / "train").glob("*/model.pt")} == trained
     assert finished_row(out / "trials" / trial, point) == row
     assert finished_row(out / "trials" / trial, replace(point, lanes=4)) is None

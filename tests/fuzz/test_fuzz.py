@@ -134,6 +134,9 @@ def _few_outputs(run):
         cores=[c if c[0] == 0 else [1, 0, 4] for c in d["cores"]]))
 
 
+EXPLORE = ["explore", "--arch", "784-8-10", "--epochs", "1", "--train-subset", "100",
+           "--test-subset", "50"]
+
 # (id, how to spoil the run, command line with RUN for the run directory)
 CASES = [
     # train: options
@@ -392,6 +395,28 @@ CASES = [
     ("sweep-gamma2s-text", _nothing, ["sweep", "--regs", "m-ssr", "--gamma2s", "x", "--out",
                                       "RUN/sw"]),
     ("sweep-regs-unknown", _nothing, ["sweep", "--regs", "l2", "--out", "RUN/sw"]),
+    # explore: the trained runs it takes over, its space file and options
+    ("explore-trained-metrics-corrupt", _write("metrics.json", "{"),
+     [*EXPLORE, "--trained", "RUN", "--out", "RUN/ex"]),
+    ("explore-trained-unfinished", _metrics(_set("complete", False)),
+     [*EXPLORE, "--trained", "RUN", "--out", "RUN/ex"]),
+    ("explore-trained-no-model", lambda run: (run / "model.pt").unlink(),
+     [*EXPLORE, "--trained", "RUN", "--out", "RUN/ex"]),
+    ("explore-trained-other-config", _nothing,
+     [*EXPLORE, "--lr", "0.5", "--trained", "RUN", "--out", "RUN/ex"]),
+    ("explore-trained-config-list", _write("config.json", "[]"),
+     [*EXPLORE, "--trained", "RUN", "--out", "RUN/ex"]),
+    ("explore-space-unknown-key", _write("space.toml", "bits = [4]\n"),
+     [*EXPLORE, "--space", "RUN/space.toml", "--out", "RUN/ex"]),
+    ("explore-space-not-toml", _write("space.toml", "reg = ["),
+     [*EXPLORE, "--space", "RUN/space.toml", "--out", "RUN/ex"]),
+    ("explore-space-json-list", _write("space.json", "[4]"),
+     [*EXPLORE, "--space", "RUN/space.json", "--out", "RUN/ex"]),
+    ("explore-space-pairs-text", _write("space.json", '{"trainings": "m-ssr"}'),
+     [*EXPLORE, "--space", "RUN/space.json", "--out", "RUN/ex"]),
+    ("explore-lanes-text", _nothing, [*EXPLORE, "--lanes", "eight", "--out", "RUN/ex"]),
+    ("explore-steps-1", _nothing, [*EXPLORE, "--steps", "1", "--out", "RUN/ex"]),
+    ("explore-cpus-0", _nothing, [*EXPLORE, "--cpus", "0", "--out", "RUN/ex"]),
     ("data-unknown", _nothing, ["data", "cifar", "--data-dir", "RUN/d"]),
     ("data-dir-is-a-file", _nothing, ["data", "fashion-mnist", "--data-dir", "RUN/config.json"]),
 ]
