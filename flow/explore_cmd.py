@@ -20,13 +20,13 @@ def add_parser(subparsers):
     p = subparsers.add_parser("explore", help="design-space search on Ray Tune: accuracy "
                                               "against energy and latency, Pareto fronts",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--space", type=Path, default=None,
+    p.add_argument("--space", type=Path, default=None, metavar="FILE",
                    help="JSON or TOML file with a list of values per dimension "
                         f"({', '.join(DIMENSIONS)}); the options below override it")
     for name, (flag, _, _) in _FLAGS.items():
         shown = ",".join(f"{v:g}" if isinstance(v, float) else str(v)
                          for v in getattr(defaults, name))
-        p.add_argument(flag, dest=f"space_{name}", default=None,
+        p.add_argument(flag, dest=f"space_{name}", default=None, metavar="V,V,...",
                        help=f"comma-separated values: {DIMENSIONS[name]} (default {shown})")
     p.add_argument("--samples", type=int, default=0,
                    help="search this many points of the grid, drawn with --search-seed "
