@@ -38,7 +38,7 @@ from model.train import TrainConfig
 
 from . import runs
 from .energy_stage import EnergyConfig
-from .explore_space import SearchSpace, subset
+from .explore_space import TRAINING, SearchSpace, subset
 from .explore_trial import adopt, finished_row, read_training
 from .quantize_stage import QuantizeConfig
 from .rtl_stage import SIMULATORS
@@ -72,6 +72,7 @@ class ExploreConfig:
     seed : seed of that draw
     test_samples : test images the quantization stage measures accuracy on (0: all)
     calibration_samples : training images that calibrate the quantization
+    prune_samples : training images the pruning of points with ``prune`` looks at (0: all)
     energy_samples : test images the energy report runs (from the first)
     cosim : co-simulate each trial's core on this simulator (``icarus``, ``verilator``)
         before the energy report checks its counters; None: no co-simulation
@@ -86,6 +87,7 @@ class ExploreConfig:
     seed: int = 0
     test_samples: int = 1000
     calibration_samples: int = 1024
+    prune_samples: int = 0
     energy_samples: int = 1000
     cosim: object = None
     cosim_samples: int = 2
@@ -98,7 +100,8 @@ class ExploreConfig:
         if not isinstance(self.space, SearchSpace):
             raise ValueError(f"space must be a SearchSpace, not {type(self.space).__name__}")
         for name, minimum in (("samples", 0), ("seed", 0), ("test_samples", 0),
-                              ("calibration_samples", 1), ("energy_samples", 1),
+                              ("calibration_samples", 1), ("prune_samples", 0),
+                              ("energy_samples", 1),
                               ("cosim_samples", 1), ("threads", 1)):
             _positive(name, getattr(self, name), minimum)
         if self.cosim is not None and self.cosim not in SIMULATORS:
@@ -120,11 +123,12 @@ class ExploreConfig:
     def shared(self):
         """What every trial of a search directory shares (``search.json``)."""
         base = self.base.to_json()
-        for name in ("reg", "gamma2", "schema_version"):
+        for name in (*TRAINING, "schema_version"):
             base.pop(name)
         return {"schema_version": SCHEMA_VERSION, "train": base,
                 "test_samples": self.test_samples,
                 "calibration_samples": self.calibration_samples,
+                "prune_samples": self.prune_samples,
                 "energy_samples": self.energy_samples, "cosim": self.cosim,
                 "cosim_samples": self.cosim_samples if self.cosim else None}
 
@@ -260,20 +264,27 @@ def match_trained(run_dirs, config):
     ValueError
         naming the run, if it is not a finished training or matches no training.
     """
-    wanted = {p.train_config(config.base): p for p in config.points()}
+    from .codesign import with_energy_coefficients
+
+    trainings = {p.train_config(config.base): p for p in config.points()}
+    wanted = {with_energy_coefficients(train): p for train, p in trainings.items()}
+    base = config.base.to_json()
     matched = []
     for run_dir in map(Path, run_dirs):
         held = read_training(run_dir)
         if held not in wanted:
-            differ = [f"{k} ({v!r}, not {config.base.to_json()[k]!r})"
-                      for k, v in held.to_json().items()
-                      if k not in ("reg", "gamma2") and v != config.base.to_json()[k]]
+            differ = [f"{k} ({v!r}, not {base[k]!r})" for k, v in held.to_json().items()
+                      if k not in (*TRAINING, *_COEFFICIENTS) and v != base[k]]
+            searched = ", ".join(f"{name} {getattr(held, name)}" for name in TRAINING)
             why = (f"differs from the search's training in {', '.join(differ)}" if differ
-                   else f"its regularizer {held.reg} with gamma2 {held.gamma2:g} is not "
-                        f"searched")
+                   else f"its training ({searched}) is not searched")
             raise ValueError(f"{run_dir}: matches no training of this search: {why}")
         matched.append((run_dir, wanted[held]))
     return matched
+
+
+#: TrainConfig fields computed from the others when a training starts.
+_COEFFICIENTS = ("energy_spike_pJ", "energy_fixed_pJ")
 
 
 def _local_options(address, cpus, ray_tmp, threads):

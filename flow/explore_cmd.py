@@ -1,17 +1,21 @@
-"""``ttfs explore``: search the regularizer, ``gamma2``, weight bits, time steps K, lanes and
-SRAM bank size on Ray Tune; every point is trained, quantized and priced by the energy
-report, and the Pareto fronts of accuracy against energy per inference and against latency
-are tabled and plotted (:mod:`flow.explore`, docs/explore.md)."""
+"""``ttfs explore``: search the regularizer, ``gamma2``, the energy weight, the input
+threshold, weight bits, time steps K, pruning, lanes and SRAM bank size on Ray Tune; every point is
+trained, quantized and priced by the energy report, and the Pareto fronts of accuracy
+against energy per inference and against latency are tabled and plotted (:mod:`flow.explore`,
+docs/explore.md)."""
 from pathlib import Path
 
 from . import train_cmd
-from .explore_space import DIMENSIONS, SearchSpace, load_space
+from .explore_space import DIMENSIONS, TRAINING, SearchSpace, load_space
 from .rtl_stage import SIMULATORS
 
 #: dimension -> (option, converter of one value, what the values are)
 _FLAGS = {"reg": ("--regs", str, "regularizers"), "gamma2": ("--gamma2s", float, "numbers"),
+          "energy_weight": ("--energy-weights", float, "numbers"),
+          "input_threshold": ("--input-thresholds", float, "numbers"),
           "weight_bits": ("--weight-bits", int, "integers"),
-          "steps": ("--steps", int, "integers"), "lanes": ("--lanes", int, "integers"),
+          "steps": ("--steps", int, "integers"), "prune": ("--prunes", str, "names"),
+          "lanes": ("--lanes", int, "integers"),
           "bank_bytes": ("--bank-bytes", int, "integers")}
 
 
@@ -36,6 +40,8 @@ def add_parser(subparsers):
                    help="test images for the integer accuracy (0: all; default 1000)")
     p.add_argument("--calibration-samples", type=int, default=1024,
                    help="training images that calibrate the quantization (default 1024)")
+    p.add_argument("--prune-samples", type=int, default=0,
+                   help="training images the pruning looks at (default 0: all)")
     p.add_argument("--energy-samples", type=int, default=1000,
                    help="test images of each energy report (default 1000)")
     p.add_argument("--cosim", choices=SIMULATORS, default=None,
@@ -55,13 +61,14 @@ def add_parser(subparsers):
     p.add_argument("--ray-tmp", default=None,
                    help="temporary folder of the local Ray instance, at most 40 characters "
                         "(default $TTFS_RAY_TMP or /tmp/ttfs-ray)")
-    train_cmd.add_config_options(p, regularizer=False)
+    train_cmd.add_config_options(p, regularizer=False, searched=True)
     p.add_argument("--v-hat", dest="v_hat", type=float, default=0.5,
                    help="v_hat of the vhat regularizer")
     p.add_argument("--data-dir", default=None, help="data directory (default: $TTFS_DATA or "
                                                     "./data)")
     p.add_argument("--out", required=True, type=Path, help="search directory")
-    p.set_defaults(handler=run, reg="none", gamma2=0.0)
+    p.set_defaults(handler=run, reg="none", gamma2=0.0, energy_weight=0.0,
+                   input_threshold=0.0)
 
 
 def _values(flag, text, convert, kind):
@@ -83,10 +90,10 @@ def space_from_args(args):
         if text is not None:
             values[name] = _values(flag, text, convert, kind)
             SearchSpace.from_values({name: values[name]}, source=flag)
-    if args.trained and not {"reg", "gamma2", "trainings"} & set(values):
+    if args.trained and not {*TRAINING, "trainings"} & set(values):
         from .explore_trial import read_training
 
-        values["trainings"] = [(config.reg, config.gamma2)
+        values["trainings"] = [tuple(getattr(config, name) for name in TRAINING)
                                for config in map(read_training, args.trained)]
     return SearchSpace.from_values(values)
 
@@ -99,6 +106,7 @@ def config_from_args(args):
                          samples=args.samples, seed=args.search_seed,
                          test_samples=args.test_samples,
                          calibration_samples=args.calibration_samples,
+                         prune_samples=args.prune_samples,
                          energy_samples=args.energy_samples, cosim=args.cosim,
                          cosim_samples=args.cosim_samples, threads=args.threads,
                          data_dir=args.data_dir)

@@ -56,7 +56,8 @@ def _names(fronts):
 
 
 def _cells(row, names):
-    point = [str(row[name]) if name != "gamma2" else f"{row[name]:g}" for name in DIMENSIONS]
+    point = [f"{row[name]:g}" if isinstance(row[name], float) else str(row[name])
+             for name in DIMENSIONS]
     if row["status"] != "done":
         error = row["error"].replace("|", "/")
         return [row["trial"], *point, f"{row['status']}: {error}", "", "", "", "", "", "", ""]

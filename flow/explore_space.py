@@ -23,18 +23,26 @@ from model.regularizer import REGULARIZERS
 
 from .quantize_stage import QuantizeConfig
 
-__all__ = ["DIMENSIONS", "SearchSpace", "Point", "load_space"]
+__all__ = ["DIMENSIONS", "TRAINING", "SearchSpace", "Point", "load_space"]
 
 #: The searched dimensions, in the order of the table, with what each sets.
 DIMENSIONS = {
     "reg": "sparse-firing regularizer of the training (none, m-ssr, f-ssr, vhat)",
     "gamma2": "weight of the regularizer (ignored for none)",
+    "energy_weight": "weight of the estimated digital energy in the training loss, per uJ",
+    "input_threshold": "pixels below it never spike (training and integer encoding)",
     "weight_bits": "signed weight width of the integer network",
     "steps": "time steps K of the integer network",
+    "prune": "what quantization removes: none, inputs (never lit or unconnected), dead "
+             "(hidden neurons that never fire on the training set), both",
     "lanes": "neurons per core word (the core's parallelism)",
     "bank_bytes": "largest SRAM bank the core's memories are built from, in bytes",
 }
-_TRAIN = ("reg", "gamma2")
+#: The values of ``prune``: (drop inputs, drop dead hidden neurons) of each.
+PRUNING = {"none": (False, False), "inputs": (True, False), "dead": (False, True),
+           "both": (True, True)}
+#: The dimensions of the training, in the order of a ``trainings`` entry.
+TRAINING = ("reg", "gamma2", "energy_weight", "input_threshold")
 
 
 def _is_int(value):
@@ -51,9 +59,12 @@ def _check_values(name, values):
     if name == "reg":
         bad = [v for v in values if v not in REGULARIZERS]
         expected = f"among {', '.join(REGULARIZERS)}"
-    elif name == "gamma2":
+    elif name in ("gamma2", "energy_weight"):
         bad = [v for v in values if not (_is_number(v) and v >= 0)]
         expected = "numbers >= 0"
+    elif name == "input_threshold":
+        bad = [v for v in values if not (_is_number(v) and 0 <= v <= 1)]
+        expected = "numbers in [0, 1]"
     elif name in ("weight_bits", "steps"):
         bad = []
         for v in values:
@@ -65,6 +76,9 @@ def _check_values(name, values):
                 bad.append(v)
         expected = ("integers in [2, 16]" if name == "weight_bits"
                     else "integers in [2, 65536]")
+    elif name == "prune":
+        bad = [v for v in values if v not in PRUNING]
+        expected = f"among {', '.join(PRUNING)}"
     elif name == "lanes":
         bad = [v for v in values if not (_is_int(v) and 1 <= v <= 64)]
         expected = "integers in [1, 64]"
@@ -80,8 +94,9 @@ class SearchSpace:
     """The values searched per dimension (see :data:`DIMENSIONS`); each member is a tuple of
     distinct values (a single value or a list is accepted and made a tuple).
 
-    ``trainings``, when given, lists the (regularizer, ``gamma2``) pairs to train instead of
-    every regularizer with every ``gamma2`` (for example the pairs of trained runs).
+    ``trainings``, when given, lists the trainings as (regularizer, ``gamma2``,
+    ``energy_weight``, ``input_threshold``) entries, the last two optional (0), instead of
+    every combination of those dimensions (for example the trainings of finished runs).
 
     Raises
     ------
@@ -91,8 +106,11 @@ class SearchSpace:
 
     reg: tuple = ("none", "m-ssr", "f-ssr")
     gamma2: tuple = (0.01, 0.1)
+    energy_weight: tuple = (0.0,)
+    input_threshold: tuple = (0.0,)
     weight_bits: tuple = (8,)
     steps: tuple = (64,)
+    prune: tuple = ("none",)
     lanes: tuple = (8,)
     bank_bytes: tuple = (8192,)
     trainings: tuple = None
@@ -121,8 +139,8 @@ class SearchSpace:
         if unknown:
             raise ValueError(f"{source}: unknown dimension {unknown[0]!r}: expected "
                              f"{', '.join(DIMENSIONS)} or trainings")
-        if "trainings" in values and ("reg" in values or "gamma2" in values):
-            raise ValueError(f"{source}: give trainings, or reg and gamma2, not both")
+        if "trainings" in values and set(TRAINING) & set(values):
+            raise ValueError(f"{source}: give trainings or {', '.join(TRAINING)}, not both")
         try:
             return cls(**values)
         except ValueError as exc:
@@ -131,15 +149,18 @@ class SearchSpace:
     def to_json(self):
         values = {name: list(getattr(self, name)) for name in DIMENSIONS}
         if self.trainings is not None:
-            values["trainings"] = [list(pair) for pair in self.trainings]
+            values["trainings"] = [list(entry) for entry in self.trainings]
         return values
 
-    def pairs(self):
-        """The distinct (regularizer, ``gamma2``) pairs to train, ``none`` with 0."""
-        pairs = self.trainings if self.trainings is not None else [
-            (reg, gamma2) for reg in self.reg for gamma2 in self.gamma2]
-        return tuple(dict.fromkeys((reg, 0.0 if reg == "none" else float(gamma2))
-                                   for reg, gamma2 in pairs))
+    def training_points(self):
+        """The distinct trainings, as (regularizer, ``gamma2``, ``energy_weight``,
+        ``input_threshold``) tuples; ``none`` takes ``gamma2`` 0."""
+        entries = self.trainings if self.trainings is not None else [
+            (reg, gamma2, weight, threshold) for reg in self.reg for gamma2 in self.gamma2
+            for weight in self.energy_weight for threshold in self.input_threshold]
+        return tuple(dict.fromkeys(
+            (reg, 0.0 if reg == "none" else float(gamma2), float(weight), float(threshold))
+            for reg, gamma2, weight, threshold in entries))
 
     def points(self, base):
         """Every distinct point of the grid for the training config ``base``, in an order that
@@ -147,12 +168,14 @@ class SearchSpace:
         running side by side rarely wait for the same training). ``none`` takes ``gamma2``
         0 whatever the space says."""
         groups = {}
-        for reg, gamma2 in self.pairs():
-            train = replace(base, reg=reg, gamma2=gamma2)
+        for reg, gamma2, weight, threshold in self.training_points():
+            train = replace(base, reg=reg, gamma2=gamma2, energy_weight=weight,
+                            input_threshold=threshold)
             groups[train] = [
-                Point(reg=reg, gamma2=gamma2, weight_bits=bits, steps=steps, lanes=lanes,
+                Point(reg=reg, gamma2=gamma2, energy_weight=weight, input_threshold=threshold,
+                      weight_bits=bits, steps=steps, prune=prune, lanes=lanes,
                       bank_bytes=bank, train_name=_train_name(train))
-                for bits in self.weight_bits for steps in self.steps
+                for bits in self.weight_bits for steps in self.steps for prune in self.prune
                 for lanes in self.lanes for bank in self.bank_bytes]
         ordered = []
         for row in range(max(len(group) for group in groups.values())):
@@ -161,22 +184,31 @@ class SearchSpace:
 
 
 def _pairs(trainings):
-    """``trainings`` as a tuple of checked (regularizer, gamma2) pairs."""
+    """``trainings`` as a tuple of checked (regularizer, gamma2, energy_weight,
+    input_threshold) entries, the last two 0 where an entry leaves them out."""
     if not isinstance(trainings, (list, tuple)) or not trainings or not all(
-            isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in trainings):
-        raise ValueError(f"trainings must be a non-empty list of [regularizer, gamma2] "
-                         f"pairs, not {trainings!r}")
-    _check_values("reg", [pair[0] for pair in trainings])
-    _check_values("gamma2", [pair[1] for pair in trainings])
-    return tuple((pair[0], float(pair[1])) for pair in trainings)
+            isinstance(entry, (list, tuple)) and 2 <= len(entry) <= 4 for entry in trainings):
+        raise ValueError(f"trainings must be a non-empty list of [regularizer, gamma2, "
+                         f"energy_weight, input_threshold] entries (the last two optional), "
+                         f"not {trainings!r}")
+    entries = [tuple(entry) + (0.0,) * (4 - len(entry)) for entry in trainings]
+    for name, column in zip(TRAINING, zip(*entries)):
+        _check_values(name, column)
+    return tuple((reg, *map(float, numbers)) for reg, *numbers in entries)
 
 
 def _train_name(config):
     if config.reg == "none":
-        return "none"
-    if config.reg == "vhat":
-        return f"vhat{config.v_hat:g}-g{config.gamma2:g}"
-    return f"{config.reg}-g{config.gamma2:g}"
+        name = "none"
+    elif config.reg == "vhat":
+        name = f"vhat{config.v_hat:g}-g{config.gamma2:g}"
+    else:
+        name = f"{config.reg}-g{config.gamma2:g}"
+    if config.energy_weight:
+        name += f"-e{config.energy_weight:g}"
+    if config.input_threshold:
+        name += f"-t{config.input_threshold:g}"
+    return name
 
 
 @dataclass(frozen=True)
@@ -185,8 +217,11 @@ class Point:
 
     reg: str
     gamma2: float
+    energy_weight: float
+    input_threshold: float
     weight_bits: int
     steps: int
+    prune: str
     lanes: int
     bank_bytes: int
     train_name: str
@@ -199,12 +234,14 @@ class Point:
     @property
     def quant_name(self):
         """The name of its integer network (shared by the points that differ only in the
-        core): training, weight bits and K."""
-        return f"{self.train_name}_w{self.weight_bits}-k{self.steps}"
+        core): training, weight bits, K and pruning."""
+        pruned = "" if self.prune == "none" else f"-p{self.prune}"
+        return f"{self.train_name}_w{self.weight_bits}-k{self.steps}{pruned}"
 
     def train_config(self, base):
         """The training config of this point: ``base`` with its regularizer."""
-        return replace(base, reg=self.reg, gamma2=self.gamma2)
+        return replace(base, reg=self.reg, gamma2=self.gamma2,
+                       energy_weight=self.energy_weight, input_threshold=self.input_threshold)
 
     def to_json(self):
         return {field.name: getattr(self, field.name) for field in fields(self)}

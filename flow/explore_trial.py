@@ -21,6 +21,7 @@ from model.train import TrainConfig
 
 from . import runs
 from .energy_stage import EnergyConfig
+from .explore_space import PRUNING
 from .quantize_stage import QuantizeConfig
 
 __all__ = ["run_trial", "finished_row", "read_training", "adopt", "TRIAL_FILE"]
@@ -84,9 +85,12 @@ def finished_row(trial_dir, point):
 
 
 def finished_training(train_dir, config):
-    """The metrics of a complete training of ``config`` in ``train_dir``, else None."""
+    """The metrics of a complete training of ``config`` in ``train_dir``, else None (its
+    ``config.json`` holds the energy coefficients the training computed)."""
+    from .codesign import with_energy_coefficients
     from .sweep import check_metrics
 
+    config = with_energy_coefficients(config)
     try:
         held = TrainConfig.from_json(json.loads((train_dir / "config.json").read_text()))
         metrics = json.loads((train_dir / "metrics.json").read_text())
@@ -135,10 +139,12 @@ def _quantize(train_dir, quant_dir, point, config):
         quant_dir.mkdir(exist_ok=True)
         for name in TRAINING_FILES:
             _copy(train_dir / name, quant_dir / name)
+        prune_inputs, prune_dead = PRUNING[point.prune]
         return quantize(quant_dir, QuantizeConfig(
             weight_bits=point.weight_bits, steps=point.steps,
             test_samples=config.test_samples, calibration_samples=config.calibration_samples,
-            data_dir=config.data_dir)).metrics
+            prune_inputs=prune_inputs, prune_dead=prune_dead,
+            prune_samples=config.prune_samples, data_dir=config.data_dir)).metrics
 
 
 def _copy(source, target, *, link=True):

@@ -7,8 +7,9 @@ from model.train import TrainConfig
 _DEFAULTS = TrainConfig()
 
 
-def add_config_options(parser, *, regularizer=True):
-    """Add the options of a :class:`TrainConfig` (without the regularizer's if asked)."""
+def add_config_options(parser, *, regularizer=True, searched=False):
+    """Add the options of a :class:`TrainConfig` (without the regularizer's if asked, and
+    without ``--input-threshold`` and ``--energy-weight`` where a search sets them)."""
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     parser.add_argument("--arch", default="-".join(map(str, _DEFAULTS.arch)),
                         help="layer sizes, for example 784-400-400-400-10")
@@ -25,11 +26,13 @@ def add_config_options(parser, *, regularizer=True):
                             default=getattr(_DEFAULTS, name))
     parser.add_argument("--zero-pixels", choices=("silent", "spike"), default="silent",
                         help="whether pixels at 0 stay silent or spike at tau_in")
-    parser.add_argument("--input-threshold", type=float, default=_DEFAULTS.input_threshold,
-                        help="pixels below it (in [0, 1]) never spike (default 0: none)")
-    parser.add_argument("--energy-weight", type=float, default=_DEFAULTS.energy_weight,
-                        help="weight of the estimated digital energy per inference in uJ "
-                             "in the loss (default 0: off)")
+    if not searched:
+        parser.add_argument("--input-threshold", type=float,
+                            default=_DEFAULTS.input_threshold,
+                            help="pixels below it (in [0, 1]) never spike (default 0: none)")
+        parser.add_argument("--energy-weight", type=float, default=_DEFAULTS.energy_weight,
+                            help="weight of the estimated digital energy per inference in uJ "
+                                 "in the loss (default 0: off)")
     for name in ("energy_lanes", "energy_bank_bytes", "energy_weight_bits", "energy_steps"):
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
                             default=getattr(_DEFAULTS, name),

@@ -42,10 +42,17 @@ def test_space_points_share_trainings_and_interleave_them():
     assert point.train_config(TrainConfig(epochs=1)) == TrainConfig(epochs=1, reg="f-ssr",
                                                                     gamma2=0.1)
     assert Point.from_json(point.to_json()) == point
-    pairs = SearchSpace(trainings=[["m-ssr", 0.01], ("none", 0.3), ["none", 0]], lanes=[4, 8])
+    pairs = SearchSpace(trainings=[["m-ssr", 0.01], ("none", 0.3), ["none", 0, 0, 0]],
+                        lanes=[4, 8])
     assert [p.name for p in pairs.points(TrainConfig())] == [
         "m-ssr-g0.01_w8-k64_l4-b8192", "none_w8-k64_l4-b8192", "m-ssr-g0.01_w8-k64_l8-b8192",
         "none_w8-k64_l8-b8192"]
+    codesign = SearchSpace(reg="f-ssr", gamma2=0.1, energy_weight=[0, 30],
+                           input_threshold=[0, 0.25]).points(TrainConfig(epochs=1))
+    assert [p.train_name for p in codesign] == ["f-ssr-g0.1", "f-ssr-g0.1-t0.25",
+                                                "f-ssr-g0.1-e30", "f-ssr-g0.1-e30-t0.25"]
+    assert codesign[3].train_config(TrainConfig(epochs=1)) == TrainConfig(
+        epochs=1, reg="f-ssr", gamma2=0.1, energy_weight=30.0, input_threshold=0.25)
     vhat = SearchSpace(reg="vhat", gamma2=0.1).points(TrainConfig(v_hat=0.25))
     assert [p.train_name for p in vhat] == ["vhat0.25-g0.1"]
 
@@ -60,12 +67,18 @@ def test_space_points_share_trainings_and_interleave_them():
     ({"bank_bytes": [0]}, "space: bank_bytes must be positive integers, not 0"),
     ({"lanes": []}, "space: lanes needs at least one value"),
     ({"lanes": [8, 8]}, "space: lanes repeats a value: [8, 8]"),
-    ({"K": [8]}, "space: unknown dimension 'K': expected reg, gamma2, weight_bits, steps, "
-                 "lanes, bank_bytes or trainings"),
-    ({"trainings": [["none", 0]], "reg": ["none"]},
-     "space: give trainings, or reg and gamma2, not both"),
-    ({"trainings": [["m-ssr"]]}, "space: trainings must be a non-empty list of "
-                                 "[regularizer, gamma2] pairs, not [['m-ssr']]"),
+    ({"energy_weight": [-1]}, "space: energy_weight must be numbers >= 0, not -1"),
+    ({"input_threshold": [1.5]}, "space: input_threshold must be numbers in [0, 1], not 1.5"),
+    ({"prune": ["all"]}, "space: prune must be among none, inputs, dead, both, not 'all'"),
+    ({"K": [8]}, "space: unknown dimension 'K': expected reg, gamma2, energy_weight, "
+                 "input_threshold, weight_bits, steps, prune, lanes, bank_bytes or trainings"),
+    ({"trainings": [["none", 0]], "energy_weight": [1]},
+     "space: give trainings or reg, gamma2, energy_weight, input_threshold, not both"),
+    ({"trainings": [["m-ssr"]]}, "space: trainings must be a non-empty list of [regularizer, "
+                                 "gamma2, energy_weight, input_threshold] entries (the last "
+                                 "two optional), not [['m-ssr']]"),
+    ({"trainings": [["none", 0, 1, 2]]}, "space: input_threshold must be numbers in [0, 1], "
+                                         "not 2"),
     ({"trainings": [["l1", 0.1]]}, "space: reg must be among none, m-ssr, f-ssr, vhat, "
                                    "not 'l1'"),
     ([1], "space: expected a table of dimensions"),
@@ -104,8 +117,9 @@ def test_space_subset_is_the_same_draw_each_time():
 
 
 def _row(name, accuracy, energy, latency, status="done", reg="none"):
-    row = {"trial": name, "train_name": reg, "reg": reg, "gamma2": 0.0, "weight_bits": 8,
-           "steps": 64, "lanes": 8, "bank_bytes": 8192, "status": status}
+    row = {"trial": name, "train_name": reg, "reg": reg, "gamma2": 0.0, "energy_weight": 0.0,
+           "input_threshold": 0.0, "weight_bits": 8, "steps": 64, "prune": "none", "lanes": 8,
+           "bank_bytes": 8192, "status": status}
     if status != "done":
         return {**row, "error": "ValueError: bad | worse"}
     return {**row, "float_accuracy": accuracy + 0.01, "int_accuracy": accuracy,
@@ -136,9 +150,10 @@ def test_report_table_marks_the_fronts_and_failures(tmp_path):
             ("x", "failed", "False", "False")]
     assert float(table[0]["energy_J"]) == 5e-9
     text = (tmp_path / "explore.md").read_text()
-    assert "| a | none | 0 | 8 | 64 | 8 | 8192 | done | 91.00 | 90.00 | 5 | 3 | 0.200 | 1000 " \
-           "| EL |" in text
-    assert "| x | none | 0 | 8 | 64 | 8 | 8192 | failed: ValueError: bad / worse |" in text
+    assert "| a | none | 0 | 0 | 0 | 8 | 64 | none | 8 | 8192 | done | 91.00 | 90.00 | 5 | 3 " \
+           "| 0.200 | 1000 | EL |" in text
+    assert "| x | none | 0 | 0 | 0 | 8 | 64 | none | 8 | 8192 | failed: ValueError: bad / " \
+           "worse |" in text
     assert "## Pareto front: accuracy against energy per inference\n\n| trial | integer " \
            "accuracy (%) | digital energy per inference (nJ) |\n|---|---|---|\n" \
            "| b | 85.00 | 2 |\n| a | 90.00 | 5 |\n" in text
@@ -193,8 +208,9 @@ def test_cli_explore_bad_space_file_is_one_line(tmp_path, capsys):
     space.write_text('reg = ["none"]\nbits = [4]\n')
     assert _main(*_explore(tmp_path / "out", "--space", space)) == 2
     assert capsys.readouterr().err == (f"ttfs: error: {space}: unknown dimension 'bits': "
-                                       f"expected reg, gamma2, weight_bits, steps, lanes, "
-                                       f"bank_bytes or trainings\n")
+                                       f"expected reg, gamma2, energy_weight, input_threshold, "
+                                       f"weight_bits, steps, prune, lanes, bank_bytes or "
+                                       f"trainings\n")
     space.write_text('steps = [1]\n')
     assert _main(*_explore(tmp_path / "out", "--space", space)) == 2
     assert capsys.readouterr().err == (f"ttfs: error: {space}: steps must be integers in "
@@ -248,8 +264,9 @@ def test_explore_takes_matching_trained_runs_and_refuses_others(tmp_path):
                                          r"from the search's training in epochs \(3, not 2\)"):
         match_trained([none, longer], config)
     f_ssr = _trained_run(tmp_path / "d", reg="f-ssr", gamma2=0.01, **base)
-    with pytest.raises(ValueError, match="d: matches no training of this search: its "
-                                         "regularizer f-ssr with gamma2 0.01 is not searched"):
+    with pytest.raises(ValueError, match=r"d: matches no training of this search: its training "
+                                         r"\(reg f-ssr, gamma2 0.01, energy_weight 0.0, "
+                                         r"input_threshold 0.0\) is not searched"):
         match_trained([f_ssr], config)
     stopped = _trained_run(tmp_path / "e", {"test_accuracy": 0.9, "firing_rate": [0.2],
                                             "firing_rate_mean": 0.2, "epochs_done": 1,
@@ -261,9 +278,10 @@ def test_explore_takes_matching_trained_runs_and_refuses_others(tmp_path):
     # --trained alone: the search trains nothing but what the runs hold
     args = cli.build_parser().parse_args(["explore", "--trained", str(m_ssr), str(none),
                                           "--lanes", "4,8", "--out", str(tmp_path / "o")])
-    assert explore_cmd.space_from_args(args).pairs() == (("m-ssr", 0.01), ("none", 0.0))
+    assert explore_cmd.space_from_args(args).training_points() == (
+        ("m-ssr", 0.01, 0.0, 0.0), ("none", 0.0, 0.0, 0.0))
     args.space_reg = "none"
-    assert explore_cmd.space_from_args(args).pairs() == (("none", 0.0),)
+    assert explore_cmd.space_from_args(args).training_points() == (("none", 0.0, 0.0, 0.0),)
     (none / "model.pt").unlink()
     with pytest.raises(ValueError, match=r"a: not a finished training run \(no model.pt\)"):
         match_trained([none], config)
@@ -280,23 +298,30 @@ def ray_tmp():
 def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp):
     out = tmp_path / "search"
     args = [str(arg) for arg in _explore(
-        out, "--regs", "none,f-ssr", "--gamma2s", "0.1", "--weight-bits", "6", "--steps", "32",
-        "--lanes", "4,8", "--cpus", "2", "--ray-tmp", ray_tmp)]
+        out, "--regs", "f-ssr", "--gamma2s", "0.1", "--energy-weights", "0,30",
+        "--input-thresholds", "0.2", "--weight-bits", "6", "--steps", "32", "--lanes", "4,8",
+        "--cpus", "2", "--ray-tmp", ray_tmp)]
     assert _main(*args) == 0
     printed = capsys.readouterr().out
     assert "4 points, 0 finished before; running 4 on a local Ray instance of 2 CPUs" \
         in printed
     rows = list(csv.DictReader((out / "explore.csv").open()))
     assert [(r["trial"], r["status"]) for r in rows] == [
-        ("none_w6-k32_l4-b8192", "done"), ("f-ssr-g0.1_w6-k32_l4-b8192", "done"),
-        ("none_w6-k32_l8-b8192", "done"), ("f-ssr-g0.1_w6-k32_l8-b8192", "done")]
+        ("f-ssr-g0.1-t0.2_w6-k32_l4-b8192", "done"),
+        ("f-ssr-g0.1-e30-t0.2_w6-k32_l4-b8192", "done"),
+        ("f-ssr-g0.1-t0.2_w6-k32_l8-b8192", "done"),
+        ("f-ssr-g0.1-e30-t0.2_w6-k32_l8-b8192", "done")]
     # two trainings and two integer networks, each computed once for two trials
     assert sorted(r["trained"] for r in rows) == ["False", "False", "True", "True"]
     assert sorted(p.name for p in (out / "quant").iterdir() if p.is_dir()) == [
-        "f-ssr-g0.1_w6-k32", "none_w6-k32"]
+        "f-ssr-g0.1-e30-t0.2_w6-k32", "f-ssr-g0.1-t0.2_w6-k32"]
     assert (out / "trials" / rows[0]["trial"] / "network.json").read_bytes() == \
         (out / "trials" / rows[2]["trial"] / "network.json").read_bytes()
-    for row in rows:  # each trial's own energy report, priced for its point
+    for row in rows:  # each trial's own training and energy report, for its point
+        trained_with = json.loads((out / "trials" / row["trial"] / "config.json").read_text())
+        assert (trained_with["reg"], trained_with["input_threshold"]) == ("f-ssr", 0.2)
+        assert trained_with["energy_weight"] == float(row["energy_weight"])
+        assert bool(trained_with["energy_spike_pJ"]) == (row["energy_weight"] == "30.0")
         report = json.loads((out / "trials" / row["trial"] / "report.json").read_text())
         assert float(row["energy_J"]) == report["digital"]["energy_J"]["mean"] > 0
         assert report["digital"]["lanes"] == int(row["lanes"])
