@@ -29,12 +29,17 @@ def dataset_of(run_dir, network, *, hint):
 
 
 def check_classes(network, split, dataset):
-    """Raise ``ValueError`` unless ``network`` takes the images of ``split`` and has an output
-    neuron for every class of its labels (a smaller output layer can never predict some)."""
+    """Raise ``ValueError`` unless ``network`` takes the images of ``split`` (every pixel, or
+    the pixels its encoding selects after input pruning) and has an output neuron for every
+    class of its labels (a smaller output layer can never predict some)."""
     pixels = int(split.images[0].size) if len(split.images) else 0
-    if network.sizes[0] != pixels:
+    selected = network.encoding.pixels
+    if selected is None and network.sizes[0] != pixels:
         raise ValueError(f"the network takes {network.sizes[0]} inputs, {dataset} images have "
                          f"{pixels} pixels")
+    if selected is not None and selected[-1] >= pixels:
+        raise ValueError(f"the network's inputs are pixels up to {selected[-1]}, {dataset} "
+                         f"images have {pixels} pixels")
     classes = int(split.labels.max()) + 1 if len(split.labels) else 0
     if network.sizes[-1] < classes:
         raise ValueError(f"the network has {network.sizes[-1]} output neurons, fewer than the "

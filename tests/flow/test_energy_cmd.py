@@ -369,3 +369,24 @@ def test_cosim_records_older_than_the_network_are_ignored(run):
     cosim = energy_cmd.evaluate(run_dir, samples=5, data_dir=root)["checks"]["cosim"]
     assert cosim["status"] == "passed"
     assert cosim["detail"].endswith("; ignored records older than network.json: cosim.json")
+
+
+def test_energy_of_a_pruned_network_encodes_the_selected_pixels(run):
+    import dataclasses
+
+    from mapping import network as network_io, prune
+    from mapping.network import IntLayer
+
+    run_dir, net, root, images, labels = run
+    first = net.layers[0].weight.copy()
+    first[:, :100] = 0                          # inputs without fan-out: dropped exactly
+    net = dataclasses.replace(net, layers=(IntLayer(first, net.layers[0].threshold),
+                                           net.layers[1]), widths=None)
+    pruned, kept = prune.prune_inputs(net)
+    network_io.save(pruned, run_dir)
+    allocation.save(allocation.allocate(pruned), run_dir)
+    doc = energy_cmd.evaluate(run_dir, samples=30, data_dir=root)
+    assert len(kept) == 684 and doc["counts"][0]["neurons"] == 684
+    trace = reference.simulate(net, reference.encode(net, images[:30]))
+    assert doc["accuracy"] == float((trace.prediction == labels[:30]).mean())
+    assert doc["counts"][1]["spikes"] == trace.spikes[:, 1].mean()
