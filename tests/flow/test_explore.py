@@ -299,7 +299,8 @@ def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp
     out = tmp_path / "search"
     args = [str(arg) for arg in _explore(
         out, "--regs", "f-ssr", "--gamma2s", "0.1", "--energy-weights", "0,30",
-        "--input-thresholds", "0.2", "--weight-bits", "6", "--steps", "32", "--lanes", "4,8",
+        "--input-thresholds", "0.2", "--weight-bits", "6", "--steps", "32", "--prunes", "both",
+        "--lanes", "4,8",
         "--cpus", "2", "--ray-tmp", ray_tmp)]
     assert _main(*args) == 0
     printed = capsys.readouterr().out
@@ -307,14 +308,14 @@ def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp
         in printed
     rows = list(csv.DictReader((out / "explore.csv").open()))
     assert [(r["trial"], r["status"]) for r in rows] == [
-        ("f-ssr-g0.1-t0.2_w6-k32_l4-b8192", "done"),
-        ("f-ssr-g0.1-e30-t0.2_w6-k32_l4-b8192", "done"),
-        ("f-ssr-g0.1-t0.2_w6-k32_l8-b8192", "done"),
-        ("f-ssr-g0.1-e30-t0.2_w6-k32_l8-b8192", "done")]
+        ("f-ssr-g0.1-t0.2_w6-k32-pboth_l4-b8192", "done"),
+        ("f-ssr-g0.1-e30-t0.2_w6-k32-pboth_l4-b8192", "done"),
+        ("f-ssr-g0.1-t0.2_w6-k32-pboth_l8-b8192", "done"),
+        ("f-ssr-g0.1-e30-t0.2_w6-k32-pboth_l8-b8192", "done")]
     # two trainings and two integer networks, each computed once for two trials
     assert sorted(r["trained"] for r in rows) == ["False", "False", "True", "True"]
     assert sorted(p.name for p in (out / "quant").iterdir() if p.is_dir()) == [
-        "f-ssr-g0.1-e30-t0.2_w6-k32", "f-ssr-g0.1-t0.2_w6-k32"]
+        "f-ssr-g0.1-e30-t0.2_w6-k32-pboth", "f-ssr-g0.1-t0.2_w6-k32-pboth"]
     assert (out / "trials" / rows[0]["trial"] / "network.json").read_bytes() == \
         (out / "trials" / rows[2]["trial"] / "network.json").read_bytes()
     for row in rows:  # each trial's own training and energy report, for its point
@@ -326,6 +327,7 @@ def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp
         assert float(row["energy_J"]) == report["digital"]["energy_J"]["mean"] > 0
         assert report["digital"]["lanes"] == int(row["lanes"])
         assert (report["network"]["weight_bits"], report["network"]["steps"]) == (6, 32)
+        assert report["network"]["sizes"][0] < 784  # pixels never lit: pruned
         assert report["samples"] == 50
     assert any(r["front_energy"] == "True" for r in rows)
     assert (out / "pareto.png").stat().st_size > 10_000
