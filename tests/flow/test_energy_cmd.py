@@ -116,7 +116,8 @@ def write_synth(run_dir, net, *, cells=1234, fmax_MHz=25.0, target="ice40", lane
            "cells": cells, "luts": cells // 2, "flip_flops": cells // 4, "fmax_MHz": fmax_MHz,
            "pnr": {"seed": 1} if fmax_MHz else None,
            "design": {"sizes": list(net.sizes), "weight_bits": net.weight_bits,
-                      "steps": net.steps, "lanes": [lanes] * len(net.layers)}}
+                      "steps": net.steps, "lanes": [lanes] * len(net.layers),
+                      "skip_idle": True}}
     (run_dir / "synth.json").write_text(json.dumps(doc))
 
 
@@ -170,6 +171,13 @@ def test_synth_json_of_another_design_or_network_is_not_used(run):
     part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root, lanes=8)["digital"]
     assert part["clock_Hz"] == 100e6
     assert "synth.json not used: older than network.json" in part["clock_source"]
+    write_synth(run_dir, net)   # a core exported before the skipping of idle groups
+    doc = json.loads((run_dir / "synth.json").read_text())
+    del doc["design"]["skip_idle"]
+    (run_dir / "synth.json").write_text(json.dumps(doc))
+    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
+    assert part["clock_Hz"] == 100e6
+    assert "another design (skip_idle None (this report: True))" in part["clock_source"]
 
 
 def test_a_broken_synth_json_is_a_one_line_error(run, capsys):

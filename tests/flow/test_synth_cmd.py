@@ -36,6 +36,7 @@ def test_synth_cmd_exports_the_verilog_then_writes_the_summary(run_dir):
     assert (doc["schema_version"], doc["target"], doc["device"], doc["fmax_MHz"]) == (
         1, "generic", None, None)
     assert doc["design"]["lanes"] == [8, 8] and doc["design"]["sizes"] == [6, 4, 2]
+    assert doc["design"]["skip_idle"] is True
     assert doc["luts"] > 0 and doc["block_rams"] >= 2   # the weight ROMs read synchronously
     assert (run_dir / doc["logs"]["yosys"]).is_file()
     assert "# Synthesis: generic" in (run_dir / "synth.md").read_text()
