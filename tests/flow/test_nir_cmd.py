@@ -5,7 +5,6 @@ import torch
 
 import model
 from flow import cli, nir_cmd
-from model import data
 
 
 def ttfs(argv, capsys):
@@ -16,19 +15,8 @@ def ttfs(argv, capsys):
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    try:
-        data.load("mnist", "test")
-    except data.DataError as exc:
-        pytest.skip(f"MNIST not available: {exc}")
-    path = tmp_path_factory.mktemp("run")
-    net = model.TTFSNetwork(arch=(784, 16, 10), init_mean=4.0)
-    net.reset_parameters(torch.Generator().manual_seed(0))
-    torch.save(net.state_dict(), path / "model.pt")
-    (path / "config.json").write_text(json.dumps(
-        {"dataset": "mnist", "arch": [784, 16, 10], "threshold": 1.0, "t_max": 8.0,
-         "tau_in": 1.0, "zero_silent": True}))
-    return path
+def run_dir(untrained_run):
+    return untrained_run(16)
 
 
 def test_cli_export_then_import_nir_gives_a_run_with_the_same_network(run_dir, tmp_path, capsys):

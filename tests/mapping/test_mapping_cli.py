@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 model = pytest.importorskip("model")
 if not all(hasattr(model, name) for name in ("TTFSNetwork", "load_run")):
     pytest.skip("the model package cannot load runs yet", allow_module_level=True)
@@ -14,19 +14,8 @@ from model import data  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    try:
-        data.load("mnist", "test")
-    except data.DataError as exc:
-        pytest.skip(f"MNIST not available: {exc}")
-    path = tmp_path_factory.mktemp("run")
-    net = model.TTFSNetwork(arch=(784, 24, 10), init_mean=4.0)
-    net.reset_parameters(torch.Generator().manual_seed(0))
-    torch.save(net.state_dict(), path / "model.pt")
-    (path / "config.json").write_text(json.dumps(
-        {"dataset": "mnist", "arch": [784, 24, 10], "threshold": 1.0, "t_max": 8.0,
-         "tau_in": 1.0, "zero_silent": True}))
-    return path
+def run_dir(untrained_run):
+    return untrained_run(24)
 
 
 def ttfs(*argv):
