@@ -21,7 +21,7 @@ def add_config_options(parser, *, regularizer=True, searched=False):
     for name in names:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=float,
                             default=getattr(_DEFAULTS, name))
-    for name in ("epochs", "batch_size", "seed", "train_subset", "test_subset"):
+    for name in ("epochs", "batch_size", "seed", "train_subset", "test_subset", "augment_shift"):
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
                             default=getattr(_DEFAULTS, name))
     parser.add_argument("--zero-pixels", choices=("silent", "spike"), default="silent",
@@ -66,7 +66,7 @@ def config_from_args(args):
     values = {name: getattr(args, name) for name in (
         "dataset", "arch", "reg", "gamma1", "gamma2", "v_hat", "tau_soft", "lr", "lr_decay",
         "threshold", "t_max", "tau_in", "init_mean", "init_std", "epochs", "batch_size", "seed",
-        "train_subset", "test_subset", "input_threshold", "energy_weight", "energy_lanes",
+        "train_subset", "test_subset", "augment_shift", "input_threshold", "energy_weight", "energy_lanes",
         "energy_bank_bytes", "energy_weight_bits", "energy_steps", "energy_softness")}
     values["zero_silent"] = args.zero_pixels == "silent"
     return TrainConfig(**values)

@@ -17,7 +17,8 @@ import numpy as np
 
 DATASETS = ("mnist", "fashion-mnist")
 #: Both data sets: 28 x 28 images of 10 classes.
-PIXELS, CLASSES = 28 * 28, 10
+SIDE, CLASSES = 28, 10
+PIXELS = SIDE * SIDE
 SPLITS = {"train": ("train", 60000), "test": ("t10k", 10000)}
 _IMAGE_MAGIC = 0x00000803
 _LABEL_MAGIC = 0x00000801
@@ -128,3 +129,28 @@ def load(dataset, split, *, root=None):
 def verify(dataset, *, root=None):
     """Load both splits of ``dataset`` and return their sample counts by split."""
     return {split: len(load(dataset, split, root=root).labels) for split in SPLITS}
+
+
+def random_shift(images, max_shift, generator):
+    """Translate each image by its own random offset, zero filled (training augmentation).
+
+    Parameters
+    ----------
+    images : uint8 array [n, 28, 28]
+    max_shift : each offset is drawn uniformly from [-max_shift, max_shift] per axis
+    generator : ``torch.Generator`` the offsets are drawn from (so a resumed run draws the
+        same offsets as an uninterrupted one)
+
+    Returns
+    -------
+    A new array of the same shape and dtype: ``out[i, r, c] = images[i, r - dy, c - dx]``
+    where that pixel exists, else 0.
+    """
+    import torch
+
+    n, side = len(images), images.shape[1]
+    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator).numpy()
+    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    rows = offsets[:, 0, None] + np.arange(side)
+    cols = offsets[:, 1, None] + np.arange(side)
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]

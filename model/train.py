@@ -46,6 +46,9 @@ class TrainConfig:
     lr : Adam learning rate; lr_decay : factor per epoch
     batch_size, epochs, seed : the usual
     train_subset, test_subset : use only the first N samples (0 = all)
+    augment_shift : translate each training image by a random whole number of pixels in
+        [-augment_shift, augment_shift] along each axis, zero filled, every time it is drawn
+        (0 = off; the test set is never shifted)
     energy_weight : weight of the estimated digital energy per inference in uJ
         (:mod:`model.energy`), added to the loss beside ``gamma2`` times ``reg``; 0 = off
     energy_spike_pJ, energy_fixed_pJ, energy_steps, energy_softness : the
@@ -77,6 +80,7 @@ class TrainConfig:
     seed: int = 0
     train_subset: int = 0
     test_subset: int = 0
+    augment_shift: int = 0
     energy_weight: float = 0.0
     energy_spike_pJ: tuple = ()
     energy_fixed_pJ: float = 0.0
@@ -105,12 +109,16 @@ class TrainConfig:
             value = getattr(self, field.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{field.name} must be finite, not {value}")
-        for name in ("gamma1", "gamma2", "seed", "train_subset", "test_subset", "energy_weight"):
+        for name in ("gamma1", "gamma2", "seed", "train_subset", "test_subset", "energy_weight",
+                     "augment_shift"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, not {getattr(self, name)}")
         for name in ("tau_soft", "lr", "lr_decay", "batch_size", "epochs"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if not isinstance(self.augment_shift, int) or self.augment_shift >= data.SIDE // 2:
+            raise ValueError(f"augment_shift must be a whole number of pixels below "
+                             f"{data.SIDE // 2}, not {self.augment_shift!r}")
         NetworkConfig.from_dict(asdict(self))
         self._check_energy()
 
@@ -247,7 +255,10 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
             sums["energy_uJ"] = 0.0
         for batch in batches:
             index = permutation[batch * config.batch_size:(batch + 1) * config.batch_size]
-            input_times = network.encode(train_images[index.numpy()])
+            images = train_images[index.numpy()]
+            if config.augment_shift:
+                images = data.random_shift(images, config.augment_shift, generator)
+            input_times = network.encode(images)
             labels = labels_all[index]
             scans = network.scans(input_times)
             cross_entropy, window = loss_terms(network, input_times, labels, scans,

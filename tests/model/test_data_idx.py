@@ -129,3 +129,23 @@ def test_data_load_rejects_label_out_of_range(tmp_path):
 def test_data_load_rejects_unknown_names(dataset, split, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         data.load(dataset, split)
+
+
+def test_random_shift_moves_each_image_by_its_own_offset_zero_filled():
+    import torch
+
+    images = np.zeros((64, 28, 28), dtype=np.uint8)
+    images[:, 10:18, 12:16] = np.arange(1, 65, dtype=np.uint8)[:, None, None]
+    shifted = data.random_shift(images, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == images.shape and shifted.dtype == np.uint8
+    offsets = set()
+    for original, moved in zip(images, shifted):
+        rows, cols = np.nonzero(moved)
+        dy, dx = rows.min() - 10, cols.min() - 12
+        assert -2 <= dy <= 2 and -2 <= dx <= 2
+        assert np.array_equal(moved, np.roll(original, (dy, dx), axis=(0, 1)))
+        offsets.add((dy, dx))
+    assert len(offsets) > 10  # offsets differ between images
+    edge = np.full((1, 28, 28), 255, dtype=np.uint8)
+    moved = data.random_shift(edge, 3, torch.Generator().manual_seed(1))[0]
+    assert 0 < (moved == 255).sum() <= 28 * 28 and (moved == 0).sum() == 28 * 28 - (moved == 255).sum()

@@ -90,8 +90,10 @@ def test_train_seeded_short_run_loss_falls_and_writes_run(tmp_path):
 
 
 @needs_mnist
-def test_train_resume_extends_a_run_like_an_uninterrupted_one(tmp_path):
-    short = TrainConfig(arch=(784, 16, 10), epochs=1, train_subset=300, test_subset=100)
+@pytest.mark.parametrize("augment_shift", [0, 2])
+def test_train_resume_extends_a_run_like_an_uninterrupted_one(tmp_path, augment_shift):
+    short = TrainConfig(arch=(784, 16, 10), epochs=1, train_subset=300, test_subset=100,
+                        augment_shift=augment_shift)
     longer = replace(short, epochs=2)
     train(short, tmp_path / "run")
     with pytest.raises(ValueError, match="trained with another config"):
@@ -138,6 +140,21 @@ def test_load_run_names_missing_and_corrupt_files(tmp_path):
     (tmp_path / "config.json").write_text("{")
     with pytest.raises(ValueError, match="config.json: corrupt config"):
         load_run(tmp_path)
+
+
+def test_train_config_rejects_shifts_that_are_negative_fractional_or_too_large():
+    for shift in (-1, 1.5, 14):
+        with pytest.raises(ValueError, match="augment_shift must be"):
+            TrainConfig(augment_shift=shift)
+
+
+@needs_mnist
+def test_train_with_shifts_differs_from_without_and_is_seeded(tmp_path):
+    config = TrainConfig(arch=(784, 16, 10), epochs=1, train_subset=300, test_subset=100)
+    plain = train(config, tmp_path / "plain")["history"][0]["loss"]
+    shifted = [train(replace(config, augment_shift=2), tmp_path / name)["history"][0]["loss"]
+               for name in ("a", "b")]
+    assert shifted[0] == shifted[1] != plain
 
 
 def test_cli_train_reports_bad_options_in_one_line(tmp_path, capsys):
