@@ -54,10 +54,16 @@ def add_parser(subparsers):
     parser.set_defaults(handler=run)
 
     raster = subparsers.add_parser("raster", help="spike raster and membrane potentials of "
-                                                  "one test sample for every layer of a run")
-    raster.add_argument("run_dir", type=Path)
+                                                  "one test sample for every layer of a run; "
+                                                  "of several runs: one column per run")
+    raster.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+                        help="one run, or several of one architecture and data set")
     raster.add_argument("--sample", type=int, default=0, help="index in the test set")
-    raster.add_argument("--out", type=Path, help="PNG path (default RUN_DIR/raster.png)")
+    raster.add_argument("--traces", type=int, default=6,
+                        help="hidden neurons whose potentials are drawn, with several runs "
+                             "(default 6: neurons 0 to 5)")
+    raster.add_argument("--out", type=Path, help="PNG path (default RUN_DIR/raster.png; "
+                                                 "required with several runs)")
     raster.set_defaults(handler=run_raster)
 
 
@@ -94,14 +100,38 @@ def run(args):
 
 def run_raster(args):
     from model import data
-    from .figure import plot_sample
     from model.train import load_run
 
-    network, config = load_run(args.run_dir)
-    test = data.load(config["dataset"], "test")
+    from .figure import plot_sample
+    from .raster import plot_columns
+
+    if len(args.run_dirs) > 1 and args.out is None:
+        raise ValueError("--out is required with several run directories")
+    if args.traces < 1:
+        raise ValueError(f"--traces must be at least 1, not {args.traces}")
+    loaded = [load_run(run_dir) for run_dir in args.run_dirs]
+    datasets = {config["dataset"] for _, config in loaded}
+    if len(datasets) != 1:
+        raise ValueError(f"the runs must share one data set, not {', '.join(sorted(datasets))}")
+    test = data.load(datasets.pop(), "test")
     if not 0 <= args.sample < len(test.labels):
         raise ValueError(f"--sample must lie in [0, {len(test.labels) - 1}], not {args.sample}")
-    out = args.out if args.out is not None else args.run_dir / "raster.png"
-    plot_sample(network, test.images[args.sample], int(test.labels[args.sample]), out)
+    image, label = test.images[args.sample], int(test.labels[args.sample])
+    if len(loaded) == 1:
+        out = args.out if args.out is not None else args.run_dirs[0] / "raster.png"
+        plot_sample(loaded[0][0], image, label, out)
+    else:
+        out = plot_columns([network for network, _ in loaded],
+                           [_run_title(config) for _, config in loaded], image, label,
+                           args.out, traces=args.traces)
     print(f"wrote {out}")
     return 0
+
+
+def _run_title(config):
+    """Column title of a run: its regularizer and gamma2 (and v_hat for the baseline)."""
+    reg = config.get("reg", "none")
+    if reg == "none" or not config.get("gamma2"):
+        return "no regularizer"
+    name = {"m-ssr": "M-SSR", "f-ssr": "F-SSR"}.get(reg, f"v_hat = {config.get('v_hat')}")
+    return f"{name}, gamma2 = {config['gamma2']:g}"
