@@ -75,6 +75,24 @@ def layer_potentials(trace, layer, grid):
     return potential(grid, trace.times[layer - 1][None], trace.weights[layer - 1])[0]
 
 
+def shown_neurons(samples, layer, count):
+    """The ``count`` neurons of ``layer`` whose potentials :func:`plot_columns` draws, in
+    index order: first those that fire in the last of the :class:`SampleTrace` s
+    ``samples`` (the sparsest column when the columns go by growing ``gamma2``), by index,
+    then those firing in the column before it, and so on, then silent ones by index; so the
+    figure follows neurons that fire across the columns rather than neurons silent in all."""
+    order = []
+    for sample in reversed(samples):
+        fired = torch.nonzero(torch.isfinite(sample.times[layer])).squeeze(1).tolist()
+        order += [i for i in fired if i not in order]
+    order += [i for i in range(samples[0].times[layer].numel()) if i not in order]
+    return sorted(order[:count])
+
+
+def _indices(neurons):
+    return ", ".join(map(str, neurons))
+
+
 def _layer_name(layer, layers):
     return "output" if layer == layers - 1 else f"hidden {layer}"
 
@@ -91,9 +109,11 @@ def _draw_potentials(ax, trace, layer, neurons, points, highlight=None):
     grid = torch.linspace(0.0, trace.t_max, points, dtype=torch.float64)
     times, slopes = trace.times[layer], trace.slopes[layer - 1]
     v = layer_potentials(trace, layer, grid)
-    for i in neurons:
+    for k, i in enumerate(neurons):
         t_i = float(times[i])
-        style = {"lw": 1.8, "color": "k"} if i == highlight else {"lw": 0.8}
+        # a neuron keeps its colour in every column
+        style = ({"lw": 1.8, "color": "k"} if i == highlight
+                 else {"lw": 0.8, "color": f"C{k % 10}"})
         if t_i == float("inf"):
             ax.plot(grid.numpy(), v[i].numpy(), **style)
             continue
@@ -118,9 +138,10 @@ def plot_columns(networks, titles, image, label, out, *, traces=6, points=801):
     titles : one column title per network
     image : the image (28 x 28) and ``label`` its class
     out : PNG path, written atomically
-    traces : the potentials of hidden neurons ``0 .. traces - 1`` are drawn (runs trained
-        from the same seed start from the same weights, so a neuron index is comparable
-        across the columns); all output neurons are drawn, the label's thicker
+    traces : how many hidden neurons per layer get their potentials drawn, the same in
+        every column (runs trained from the same seed start from the same weights, so an
+        index is comparable across columns): see :func:`shown_neurons`; all output neurons
+        are drawn, the label's in black
     points : time points of each potential curve
 
     Returns the output path. Raises ``ValueError`` for no networks, a title count that
@@ -142,8 +163,9 @@ def plot_columns(networks, titles, image, label, out, *, traces=6, points=801):
     rows = 2 * (layers - 1)
     fig, axes = plt.subplots(rows, len(networks), figsize=(3.2 * len(networks), 1.9 * rows),
                              squeeze=False, sharex=True, sharey="row")
-    for column, (network, title) in enumerate(zip(networks, titles)):
-        trace = trace_sample(network, image)
+    samples = [trace_sample(network, image) for network in networks]
+    shown = {layer: shown_neurons(samples, layer, traces) for layer in range(1, layers - 1)}
+    for column, (trace, title) in enumerate(zip(samples, titles)):
         for layer in range(1, layers):
             name = _layer_name(layer, layers)
             ax = axes[layer - 1, column]
@@ -153,13 +175,14 @@ def plot_columns(networks, titles, image, label, out, *, traces=6, points=801):
             ax.set_title(heading, fontsize=8 if layer > 1 else 9)
             ax = axes[layers - 2 + layer, column]
             count = trace.times[layer].numel()
-            neurons = range(count) if layer == layers - 1 else range(min(traces, count))
+            neurons = range(count) if layer == layers - 1 else shown[layer]
             _draw_potentials(ax, trace, layer, neurons, points,
                              highlight=label if layer == layers - 1 else None)
-            ax.set_title(f"{name} potentials" + (f" (label {label}: black)"
-                                                  if layer == layers - 1 else
-                                                  f" (neurons 0-{len(neurons) - 1})"),
-                         fontsize=8)
+            if layer == layers - 1:
+                ax.set_title(f"{name} potentials (label {label}: black)", fontsize=8)
+            else:
+                ax.set_title(f"{name}: neurons {_indices(neurons)}" if column == 0 else
+                             f"{name}: the same neurons", fontsize=8)
     for layer in range(1, layers):
         axes[layer - 1, 0].set_ylabel("neuron")
         axes[layers - 2 + layer, 0].set_ylabel("potential")

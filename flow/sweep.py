@@ -8,7 +8,7 @@ sweep resumes where it left off. The sweep writes ``sweep.json`` (one row per ru
 over its seeds with the accuracy change against ``none``), ``tradeoff.png`` (accuracy
 against firing rate per hidden layer and averaged for ``none``, ``m-ssr``, ``f-ssr``, like
 the paper's Fig. 3; error bars of one standard deviation over seeds) and, when ``vhat`` ran,
-``vhat.png`` (``vhat`` at each ``v_hat`` against ``m-ssr``, its Fig. 4).
+``vhat.png`` (``vhat`` at each ``v_hat`` against ``m-ssr`` and ``none``, its Fig. 4).
 
 :func:`collect` builds the same rows from run directories trained one by one with
 ``ttfs train``, so ``ttfs summarize`` can write the same report for them.
@@ -273,7 +273,8 @@ def write_report(rows, out_dir):
     if main:
         plot_tradeoff(main, out_dir / "tradeoff.png",
                       title=f"{prefix}accuracy against firing rate")
-    baseline = [point for point in points if point["reg"] in ("vhat", "m-ssr")]
+    # the unregularized point (when it ran) is drawn too, as the reference both start from
+    baseline = [point for point in points if point["reg"] in ("none", "vhat", "m-ssr")]
     if any(point["reg"] == "vhat" for point in baseline):
         plot_tradeoff(baseline, out_dir / "vhat.png",
                       title=f"{prefix}v_hat baseline against M-SSR")

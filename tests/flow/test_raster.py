@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from flow import cli
-from flow.raster import layer_potentials, plot_columns, trace_sample
+from flow.raster import SampleTrace, layer_potentials, plot_columns, shown_neurons, trace_sample
 from model import TTFSNetwork
 
 
@@ -64,6 +64,21 @@ def test_raster_layer_potentials_rejects_input_layer():
     trace = trace_sample(_network(), _image())
     with pytest.raises(ValueError, match=r"layer must lie in \[1, 2\], not 0"):
         layer_potentials(trace, 0, [0.0])
+
+
+def _sample(hidden_times):
+    return SampleTrace(times=[None, torch.tensor(hidden_times, dtype=torch.float64)],
+                       slopes=[], weights=[], threshold=1.0, t_max=8.0, prediction=0)
+
+
+def test_raster_shown_neurons_follow_the_last_column_first():
+    inf = float("inf")
+    samples = [_sample([1.0, 2.0, inf, 3.0, inf, inf]), _sample([inf, inf, inf, 5.0, inf, 4.0])]
+    # fired in the last column: 3, 5; then in the first: 0, 1; then silent: 2
+    assert shown_neurons(samples, 1, 2) == [3, 5]
+    assert shown_neurons(samples, 1, 4) == [0, 1, 3, 5]
+    assert shown_neurons(samples, 1, 5) == [0, 1, 2, 3, 5]
+    assert shown_neurons(samples, 1, 10) == [0, 1, 2, 3, 4, 5]
 
 
 def test_raster_plot_columns_writes_png(tmp_path):
