@@ -38,6 +38,7 @@ def synth_record(run_dir, network, lanes):
         cells, fmax, design = doc["cells"], doc["fmax_MHz"], doc["design"]
         built = {key: design[key] for key in ("sizes", "weight_bits", "steps", "lanes")}
         built["skip_idle"] = design.get("skip_idle")   # absent: exported before the skipping
+        built["wake_step"] = design.get("wake_step")   # absent: a live bit per group
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not a synthesis record (missing or unreadable: {exc}): "
                          f"{remedy}") from None
@@ -50,7 +51,8 @@ def synth_record(run_dir, network, lanes):
     want = {"sizes": list(network.sizes), "weight_bits": network.weight_bits,
             "steps": network.steps,
             "lanes": list(access.lanes_per_layer(lanes, len(network.layers))),
-            "skip_idle": True}   # the access model's core, as `ttfs export-verilog` builds it
+            "skip_idle": True,   # the access model's core, as `ttfs export-verilog` builds it
+            "wake_step": True}
     if built != want:
         differ = ", ".join(f"{k} {built[k]} (this report: {want[k]})" for k in want
                            if built[k] != want[k])

@@ -38,6 +38,9 @@ MEMORY_COMPONENT = {"weight": "weight_reads", "state": "state_traffic",
 DEFAULT_BANK_BYTES = 8 << 10
 #: The logic-size rule of :func:`estimate_logic_cells`.
 CELLS_PER_ADDER_BIT = 5     # a full adder: 2 XOR, 2 AND, 1 OR generic gates
+#: A priority encoder (the bit length of a value) of ``n`` inputs: about ``n`` gates to find
+#: the leading one and as many to encode its position.
+CELLS_PER_ENCODER_BIT = 2
 CELLS_PER_CORE_CONTROL = 200
 #: A flip-flop leaks like 4 generic gates: Aladdin's 40 nm register bit leaks 74.0 nW, its
 #: 32-bit bitwise unit 611 nW, 19.1 nW per gate (common/power_func.h), a ratio of 3.9.
@@ -217,25 +220,41 @@ def estimate_logic_cells(network, allocation, lanes):
     """Generic logic cells of the cores by a stated rule (when no synthesis ran).
 
     Per core: per lane, :data:`CELLS_PER_ADDER_BIT` cells per bit of the slope add, the
-    potential add, the threshold compare and the catch-up adder, plus
+    potential add, the threshold compare and the catch-up ``v + slope * missed`` (a
+    shift-and-add multiplier: one potential-wide adder per bit of ``missed``), plus
     :data:`CELLS_PER_FLIP_FLOP` per flip-flop of the pipeline registers holding a weight and
-    a state word; :data:`CELLS_PER_FLIP_FLOP` per bit of each group's live bit, written flag
-    and step stamp; plus :data:`CELLS_PER_CORE_CONTROL` for the controller and counters.
-    Returns ``(cells, description)``.
+    a state word, plus the wake bound (:data:`CELLS_PER_ENCODER_BIT` per input bit of the
+    two priority encoders of the potential's distance to the threshold and of the slope,
+    and an exponent-wide subtraction and comparator of the tree that takes the group's
+    least); per core, three step-wide adders and comparators (the wake step, its clamp to
+    the last step and the test that drops an update); :data:`CELLS_PER_FLIP_FLOP` per bit
+    of each group's written flag, step stamp and wake step; plus
+    :data:`CELLS_PER_CORE_CONTROL` for the controller and counters. Returns ``(cells,
+    description)``.
     """
     per_layer = list(lanes) if isinstance(lanes, (list, tuple)) else [lanes] * len(network.layers)
     if len(per_layer) != len(network.layers):
         raise ValueError(f"{len(per_layer)} lane counts for {len(network.layers)} layers")
+    step = access.step_bits(network.steps)
+    exponent = (step + 1).bit_length()      # the wake exponent, clamped to step + 1
     cells = 0
     for core in allocation.cores:
         widths, lane = network.widths[core.layer], per_layer[core.layer]
-        adder_bits = widths.slope_bits + 3 * widths.potential_bits
+        adder_bits = (widths.slope_bits + 2 * widths.potential_bits
+                      + access.missed_bits(network.steps) * widths.potential_bits)
         register_bits = network.weight_bits + widths.slope_bits + widths.potential_bits + 1
-        group_bits = math.ceil(core.neurons / lane) * (2 + access.step_bits(network.steps))
-        cells += (lane * (CELLS_PER_ADDER_BIT * adder_bits + CELLS_PER_FLIP_FLOP * register_bits)
+        encoder_bits = widths.potential_bits + 1 + widths.slope_bits - 1
+        group_bits = math.ceil(core.neurons / lane) * (1 + 2 * step)
+        cells += (lane * (CELLS_PER_ADDER_BIT * (adder_bits + 2 * exponent)
+                          + CELLS_PER_FLIP_FLOP * register_bits
+                          + CELLS_PER_ENCODER_BIT * encoder_bits)
+                  + 3 * CELLS_PER_ADDER_BIT * (step + 1)
                   + CELLS_PER_FLIP_FLOP * group_bits + CELLS_PER_CORE_CONTROL)
     return cells, (f"estimate: per core, lanes x ({CELLS_PER_ADDER_BIT} cells per bit of the "
-                   f"slope add, potential add, threshold compare and catch-up add + "
-                   f"{CELLS_PER_FLIP_FLOP} per pipeline flip-flop) + {CELLS_PER_FLIP_FLOP} per "
-                   f"flip-flop of the groups' live bits and stamps + {CELLS_PER_CORE_CONTROL} "
-                   f"for control; run `ttfs synth` for a count")
+                   f"slope add, potential add, threshold compare, catch-up multiplier (one add "
+                   f"per bit of the missed steps) and the wake bound's subtraction and "
+                   f"comparator + {CELLS_PER_ENCODER_BIT} per bit of its two priority encoders "
+                   f"+ {CELLS_PER_FLIP_FLOP} per pipeline flip-flop) + three step-wide adders + "
+                   f"{CELLS_PER_FLIP_FLOP} per flip-flop of the groups' written flags, stamps "
+                   f"and wake steps + {CELLS_PER_CORE_CONTROL} for control; run `ttfs synth` "
+                   f"for a count")

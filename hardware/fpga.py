@@ -133,7 +133,8 @@ def _passes(verilog_path, sidecar, work, config):
         "design": {"top": top, "verilog": str(verilog_path),
                    "sha256": hashlib.sha256(verilog_path.read_bytes()).hexdigest(),
                    **{k: sidecar["parameters"].get(k) for k in
-                      ("sizes", "steps", "weight_bits", "lanes", "cores", "skip_idle")}},
+                      ("sizes", "steps", "weight_bits", "lanes", "cores", "skip_idle",
+                       "wake_step")}},
         "tools": {"yosys": result["yosys"]},
         "modules": {n: r for n, r in result["modules"].items() if n == top or
                     n.startswith(top + ".")},

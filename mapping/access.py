@@ -20,10 +20,11 @@ import math
 import numpy as np
 
 __all__ = ["AccessCounts", "MemoryAccesses", "OpCounts", "MEMORY_KINDS", "OP_KINDS",
-           "count_accesses", "lanes_per_layer", "core_groups", "index_bits"]
+           "count_accesses", "lanes_per_layer", "core_groups", "index_bits", "bit_length",
+           "wake_bound"]
 
 #: What a memory holds; the energy report groups its breakdown by these. A ``register`` is a
-#: small array of flip-flops (a core's per-group live bits and step stamps), not an SRAM.
+#: small array of flip-flops (a core's per-group wake steps and step stamps), not an SRAM.
 MEMORY_KINDS = ("weight", "state", "spike_list", "register")
 #: What an operation does; ``compare`` is a magnitude comparison (priced as a subtraction).
 OP_KINDS = ("add", "compare")
@@ -157,17 +158,18 @@ class AccessCounts:
 # step, the layer takes its groups one after the other. In a step with spikes, every group
 # is loaded (its state word read once), receives every spike (one weight word read, all
 # lanes, fired or not) and is updated and written back once. In a step without spikes the
-# layer sweeps its groups with updates, and a core skips the update of a group that is not
-# *live*: no lane that has not fired has a positive slope, so none can fire before a spike
-# arrives (a live bit per group, in flip-flops, written by every update). The potentials of
-# a skipped group fall behind by ``slope`` per step; the next time the group is loaded, the
-# core catches up ``v += slope * missed`` on its open lanes (a step stamp per group, in
-# flip-flops, gives ``missed``), so results are those of the reference. The last step
-# updates every group (the output layer's decoding reads the final potentials, and every
-# missed step is caught up by the end). The spike list feeding layer l is read once per
-# group pass (G times per step with spikes); the output layer's list is read once (drained).
-# A list holds one entry per (step, group) with a spike; entries of step K - 1 are read only
-# from the output list.
+# layer sweeps its groups with updates, and a core drops the update of a group whose *wake
+# step* has not come: every update stores, per group (flip-flops), the earliest step at
+# which one of its lanes that has not fired could reach the threshold without new input
+# (a lower bound, :func:`wake_bound`; the last step K - 1 when no lane has a positive slope),
+# so the group cannot fire before it. The potentials of a skipped group fall behind by
+# ``slope`` per step; the next time the group is loaded, the core catches up ``v += slope *
+# missed`` on its open lanes (a step stamp per group, in flip-flops, gives ``missed``), so
+# results are those of the reference. The last step updates every group (the output layer's
+# decoding reads the final potentials, and every missed step is caught up by the end). The
+# spike list feeding layer l is read once per group pass (G times per step with spikes); the
+# output layer's list is read once (drained). A list holds one entry per (step, group) with
+# a spike; entries of step K - 1 are read only from the output list.
 
 
 def lanes_per_layer(lanes, n_layers):
@@ -235,19 +237,65 @@ def missed_bits(K):
     return index_bits(K - 1)
 
 
-def _activity(weight, in_steps, fire, slices, lanes, K, skip_idle=True):
+def bit_length(x):
+    """``int.bit_length`` of each element of a non-negative int64 array."""
+    x = np.asarray(x, dtype=np.int64)
+    e = np.frexp(x.astype(np.float64))[1].astype(np.int64)   # exact up to rounding near 2**e
+    e = np.where((e > 0) & ((x >> np.maximum(e - 1, 0)) == 0), e - 1, e)
+    return np.where((e < 63) & ((x >> np.minimum(e, 62)) != 0), e + 1, e)
+
+
+def wake_bound(threshold, potential, slope):
+    """Steps ``n >= 1`` a lane needs at least, without new input, to reach ``threshold`` from
+    ``potential < threshold`` at ``slope > 0``: the bound the core computes per lane (``x =
+    threshold - 1 - potential``, ``e = max(bit_length(x) - bit_length(slope), 0)``, ``n = 1``
+    for ``e = 0``, else ``2 ** (e - 1) + 1``). The exact count is ``ceil((x + 1) / slope)``;
+    ``slope < 2 ** bit_length(slope)`` makes it at least ``x // 2 ** bit_length(slope) + 1``,
+    whose quotient has ``e`` bits, so at least ``2 ** (e - 1) + 1``. Two priority encoders,
+    a subtraction and a decoder: no divider and no shifter. int64 arrays, elementwise."""
+    e = np.maximum(bit_length(np.asarray(threshold) - 1 - potential) - bit_length(slope), 0)
+    return np.where(e == 0, 1, (np.int64(1) << np.maximum(e - 1, 0)) + 1)
+
+
+def _wake_steps(threshold, slope, potential, open_after, lanes, K):
+    """Per step ``k`` and group: the step from which the group must be updated again if no
+    spike arrives (``k`` + the least :func:`wake_bound` of its lanes open after step ``k``
+    with a positive slope; ``K - 1`` when it has none, the last step being always updated).
+    ``slope``, ``potential``, ``open_after``: [K, groups * lanes]. Returns int64 [K, groups]."""
+    candidate = open_after & (slope > 0)
+    need = np.full(slope.shape, K, dtype=np.int64)
+    need[candidate] = wake_bound(threshold, potential[candidate], slope[candidate])
+    need = need.reshape(K, -1, lanes).min(axis=2)
+    return np.minimum(np.arange(K)[:, None] + need, K - 1)
+
+
+def _schedule(wake, delivering, K):
+    """Which group-steps a core updates, given each group's wake step after an update at
+    step ``k`` (``wake`` [batch, K, groups]) and whether spikes arrive (``delivering``
+    [batch, K]): a group is updated in every step with spikes, in the last step, and when its
+    wake step comes; not-yet-written groups wait for the first of these. bool [batch, K, g]."""
+    batch, _, g = wake.shape
+    done = np.zeros(wake.shape, dtype=bool)
+    due = np.full((batch, g), K - 1, dtype=np.int64)
+    for k in range(K):
+        done[:, k] = (due <= k) | delivering[:, k, None]
+        due = np.where(done[:, k], wake[:, k], due)
+    return done
+
+
+def _activity(layer, in_steps, fire, slices, lanes, K, skip_idle=True):
     """Which groups each core processes, per sample: (processed, catch_ups), each a list
     (one per core) of int64 [batch]: group-steps updated, and loads that catch up missed
-    steps (docs/rtl.md, "Skipping groups")."""
-    weight = np.asarray(weight, dtype=np.int64)
+    steps (docs/rtl.md, "Skipping groups that cannot fire yet")."""
+    weight = np.asarray(layer.weight, dtype=np.int64)
     batch, n_out = len(in_steps), weight.shape[0]
     if not skip_idle:
         # every group is updated in every step: nothing is ever missed
         return ([np.full(batch, K * math.ceil(s.neurons / lanes), dtype=np.int64)
                  for s in slices], [np.zeros(batch, dtype=np.int64) for _ in slices])
-    processed = [np.zeros(batch, dtype=np.int64) for _ in slices]
-    catch_ups = [np.zeros(batch, dtype=np.int64) for _ in slices]
     steps = np.arange(K)
+    wakes = [np.zeros((batch, K, math.ceil(s.neurons / lanes)), dtype=np.int64) for s in slices]
+    delivering = np.zeros((batch, K), dtype=bool)
     for b in range(batch):
         row = in_steps[b]
         idx = np.flatnonzero(row <= K - 2)
@@ -257,20 +305,21 @@ def _activity(weight, in_steps, fire, slices, lanes, K, skip_idle=True):
         cumulative = np.zeros((len(idx) + 1, n_out), dtype=np.int64)
         np.cumsum(weight[:, idx].T, axis=0, out=cumulative[1:])
         slope = cumulative[arrived]                                   # [K, n_out]
-        live_after = (fire[b][None, :] > steps[:, None]) & (slope > 0)  # written at step k
-        delivering = np.diff(np.concatenate([[0], arrived])) > 0      # D(k) > 0
+        potential = np.cumsum(slope, axis=0)       # the reference's v(k) until the neuron fires
+        open_after = fire[b][None, :] > steps[:, None]
+        delivering[b] = np.diff(np.concatenate([[0], arrived])) > 0   # D(k) > 0
         for c, s in enumerate(slices):
-            g = math.ceil(s.neurons / lanes)
-            padded = np.zeros((K, g * lanes), dtype=bool)
-            padded[:, :s.neurons] = live_after[:, s.start:s.stop]
-            live = np.zeros((K, g), dtype=bool)
-            live[1:] = padded[:-1].reshape(K - 1, g, lanes).any(axis=2)
-            done = delivering[:, None] | live
-            done[K - 1] = True
-            seen = np.logical_or.accumulate(done, axis=0)
-            catch = done[1:] & ~done[:-1] & seen[:-1]
-            processed[c][b] = done.sum()
-            catch_ups[c][b] = catch.sum()
+            padded = [np.zeros((K, wakes[c].shape[2] * lanes), dtype=a.dtype)
+                      for a in (slope, potential, open_after)]
+            for full, part in zip(padded, (slope, potential, open_after)):
+                full[:, :s.neurons] = part[:, s.start:s.stop]
+            wakes[c][b] = _wake_steps(layer.threshold, *padded, lanes, K)
+    processed, catch_ups = [], []
+    for wake in wakes:
+        done = _schedule(wake, delivering, K)
+        seen = np.logical_or.accumulate(done, axis=1)
+        processed.append(done.sum(axis=(1, 2)))
+        catch_ups.append((done[:, 1:] & ~done[:, :-1] & seen[:, :-1]).sum(axis=(1, 2)))
     return processed, catch_ups
 
 
@@ -285,11 +334,11 @@ def _core_accesses(name, layer, core, groups, n_in, lanes, widths, weight_bits, 
                        lanes * weight_bits, deliver, np.zeros_like(deliver)),
         MemoryAccesses(f"{name}.state", "state", layer, core, max(groups, 2),
                        lanes * (sb + pb + 1), processed, processed),
-        # flip-flops: a group's live bit is read by every sweep update issued to it and
+        # flip-flops: a group's wake step is read by every sweep update issued to it and
         # written by every update; its stamp (written flag and step of its last update) is
         # read by every load and written by every update
-        MemoryAccesses(f"{name}.live", "register", layer, core, groups, 1, sweeps * groups,
-                       processed),
+        MemoryAccesses(f"{name}.wake", "register", layer, core, groups, step_bits(K),
+                       sweeps * groups, processed),
         MemoryAccesses(f"{name}.stamp", "register", layer, core, groups, 1 + step_bits(K),
                        processed, processed),
         # the group's slopes and its potentials and fired flags carried between the
@@ -323,7 +372,7 @@ def count_accesses(network, allocation, trace, *, lanes, skip_idle=True):
         every step
 
     Returns an :class:`AccessCounts`: per core its weight memory (``l<l>.c<c>.weight``, a
-    ROM), its state memory (``.state``), its flip-flop registers (``.live``, ``.stamp``,
+    ROM), its state memory (``.state``), its flip-flop registers (``.wake``, ``.stamp``,
     ``.carry_slope``, ``.carry_potential``) and its adds and compares (``.slope_add``,
     ``.potential_add``, ``.threshold_compare``, ``.catch_up_add``); per layer its spike list (``l<l>.spikes``,
     ``l0.spikes`` the input's) and, for the output layer, the decoder's
@@ -351,7 +400,7 @@ def count_accesses(network, allocation, trace, *, lanes, skip_idle=True):
     for l, (layer, width) in enumerate(zip(network.layers, network.widths), start=1):
         delivered = per_step[l - 1][:, :K - 1].sum(axis=1)
         delivery_steps = (per_step[l - 1][:, :K - 1] > 0).sum(axis=1)
-        processed, catch_ups = _activity(layer.weight, trace.spike_steps[l - 1],
+        processed, catch_ups = _activity(layer, trace.spike_steps[l - 1],
                                          trace.spike_steps[l], allocation.layer_cores(l - 1),
                                          lanes[l - 1], K, skip_idle)
         for c, g in enumerate(groups[l - 1]):

@@ -12,15 +12,18 @@ group's state word is read from the state memory by the first operation only, ca
 registers through the others and written back by the update: a delivery costs one weight
 read and one add per lane, no state traffic.
 
-A group is *live* when one of its lanes that has not fired has a positive slope: only then
-can it fire without a new input. The core keeps a live bit per group (flip-flops, written by
-every update) and drops an update issued without deliveries (``load`` on an update) to a
-group that is not live, except in the last step: the state is neither read nor written.
-The potentials of such a group fall behind by their slope per step; a stamp per group (the
-step of its last update) tells the next operation that loads it how many steps it missed,
-and that operation first catches up ``v += slope * missed`` on the lanes that have not fired.
-Fired lanes and potentials are exactly those of the reference; the membrane-update counter
-adds the missed updates of lanes with a non-zero slope when it catches them up.
+Every update also computes the group's *wake step*: the earliest step at which one of its
+lanes that has not fired could reach the threshold without new input, by a lower bound
+per lane (:func:`mapping.access.wake_bound`: two priority encoders and a subtraction, no
+divider); the last step when no open lane has a positive slope. The core keeps it per
+group (flip-flops) and drops an update issued without deliveries (``load`` on an update)
+to a group before its wake step: the state is neither read nor written. The potentials of
+such a group fall behind by their slope per step; a stamp per group (the step of its last
+update) tells the next operation that loads it how many steps it missed, and that
+operation first catches up ``v += slope * missed`` on the lanes that have not fired. Since
+no lane can reach the threshold before the wake step, fired lanes and potentials are
+exactly those of the reference; the membrane-update counter adds the missed updates of
+lanes with a non-zero slope when it catches them up.
 """
 import math
 
@@ -31,7 +34,7 @@ from amaranth.lib.wiring import In, Out
 
 from mapping.access import missed_bits, step_bits
 
-__all__ = ["SpikingCore", "pack_weights", "popcount"]
+__all__ = ["SpikingCore", "pack_weights", "popcount", "bit_length"]
 
 
 def _check_int(name, value, lo, hi=None):
@@ -90,6 +93,23 @@ def popcount(bits):
     return terms[0]
 
 
+def bit_length(value):
+    """``int.bit_length`` of an unsigned Amaranth value: the position of its leading one
+    (a priority encoder)."""
+    out = Const(0, range(len(value) + 1))
+    for i in range(len(value)):
+        out = Mux(value[i], i + 1, out)
+    return out
+
+
+def _minimum(values):
+    """The least of unsigned Amaranth values, as a tree of comparators."""
+    while len(values) > 1:
+        values = [Mux(values[i] < values[i + 1], values[i], values[i + 1])
+                  if i + 1 < len(values) else values[i] for i in range(0, len(values), 2)]
+    return values[0]
+
+
 class SpikingCore(wiring.Component):
     """A slice of integer TTFS neurons with all of their layer's inputs.
 
@@ -113,8 +133,8 @@ class SpikingCore(wiring.Component):
     steps : int
         time steps K, at least 2
     skip_idle : bool
-        drop the updates of groups that are not live (default); without, every update runs
-        (the live bits and stamps are kept and counted all the same)
+        drop the updates issued before a group's wake step (default); without, every update
+        runs (the wake steps and stamps are kept and counted all the same)
 
     Members
     -------
@@ -145,8 +165,8 @@ class SpikingCore(wiring.Component):
     weight_reads, state_reads, state_writes : Out
         enabled memory ports since the last ``clear``: one weight word per deliver, one
         state word read per ``load`` and written per update (dropped updates excluded)
-    live_reads, live_writes, stamp_reads, stamp_writes : Out
-        flip-flop accesses: a group's live bit is read by every update issued with ``load``
+    wake_reads, wake_writes, stamp_reads, stamp_writes : Out
+        flip-flop accesses: a group's wake step is read by every update issued with ``load``
         and written by every update; its stamp (written flag and step) read by every
         operation that loads it and written by every update
     carry_slope_reads, carry_slope_writes, carry_potential_reads, carry_potential_writes : Out
@@ -203,8 +223,8 @@ class SpikingCore(wiring.Component):
             "slope_adds": Out(range(self._lanes * n_inputs * self.groups + 1)),
             "potential_adds": Out(range(self._lanes * self._steps * self.groups + 1)),
             "threshold_compares": Out(range(self._lanes * self._steps * self.groups + 1)),
-            "live_reads": Out(range(self._steps * self.groups + 1)),
-            "live_writes": Out(range(self._steps * self.groups + 1)),
+            "wake_reads": Out(range(self._steps * self.groups + 1)),
+            "wake_writes": Out(range(self._steps * self.groups + 1)),
             "stamp_reads": Out(range(self._steps * self.groups + 1)),
             "stamp_writes": Out(range(self._steps * self.groups + 1)),
             "carry_slope_reads": Out(range(n_inputs * self.groups + 1)),
@@ -249,17 +269,18 @@ class SpikingCore(wiring.Component):
             init=pack_weights(self._weight, lanes, wb))
         read = weights.read_port()
         deliver = self.deliver & ~self.clear
-        # flip-flops per group: live bit, written flag (a group not written since `clear`
-        # reads as zero: no cycles spent clearing memory) and step of the last update
-        live, written = Signal(groups), Signal(groups)
+        # flip-flops per group: written flag (a group not written since `clear` reads as
+        # zero, and as waking in the last step: no cycles spent clearing memory), step of the
+        # last update and wake step
+        written = Signal(groups)
         sbits = step_bits(K)
-        stamps = Signal(groups * sbits)
-        # the live bit of the group issued now; the update in stage 2 may be writing it
-        live_now, live_next = Signal(), Signal()
+        stamps, wakes = Signal(groups * sbits), Signal(groups * sbits)
+        # the wake step of the group issued now; the update in stage 2 may be writing it
+        wake_now, wake_next = Signal(sbits), Signal(sbits)
         sweep = self.update & self.load & ~self.clear
         update = self.update & ~self.clear
         if self._skip_idle:
-            update &= ~(self.load & ~live_now & (self.step != K - 1))
+            update &= ~(self.load & (self.step < wake_now))
         m.d.comb += [read.addr.eq(self.input * groups + self.group), read.en.eq(deliver)]
 
         sb, pb = self._slope_bits, self._potential_bits
@@ -288,11 +309,12 @@ class SpikingCore(wiring.Component):
 
         s2 = (s2_deliver, s2_update, s2_group, catch, missed)
         per_lane = [self._elaborate_lane(m, b, s2, word, read.data) for b in range(lanes)]
-        slopes, potentials, open_lanes, fire_lanes, busy_lanes, caught_lanes, live_lanes = (
+        slopes, potentials, open_lanes, fire_lanes, busy_lanes, caught_lanes, bounds = (
             list(column) for column in zip(*per_lane))
-        m.d.comb += [live_next.eq(Cat(*live_lanes).any()),
-                     live_now.eq(Mux(s2_update & (s2_group == self.group), live_next,
-                                     live.bit_select(self.group, 1)))]
+        m.d.comb += [wake_next.eq(self._wake_step(_minimum(bounds), s2_step)),
+                     wake_now.eq(Mux(s2_update & (s2_group == self.group), wake_next,
+                                     Mux(written.bit_select(self.group, 1),
+                                         wakes.word_select(self.group, sbits), K - 1)))]
         m.d.comb += [store.addr.eq(s2_group),
                      store.data.eq(Cat(*(Cat(s_, p_) for s_, p_ in zip(slopes, potentials)))),
                      store.en.eq(s2_update)]
@@ -302,14 +324,14 @@ class SpikingCore(wiring.Component):
                 m.d.sync += carry_potential.eq(Cat(*potentials))
         with m.If(s2_update):
             m.d.sync += [written.bit_select(s2_group, 1).eq(1),
-                         live.bit_select(s2_group, 1).eq(live_next),
+                         wakes.word_select(s2_group, sbits).eq(wake_next),
                          stamps.word_select(s2_group, sbits).eq(s2_step)]
 
         events = [(self.weight_reads, read.en, 1), (self.state_reads, fetch.en, 1),
                   (self.state_writes, store.en, 1), (self.slope_adds, s2_deliver, lanes),
                   (self.potential_adds, s2_update, lanes),
                   (self.threshold_compares, s2_update, lanes),
-                  (self.live_reads, sweep, 1), (self.live_writes, s2_update, 1),
+                  (self.wake_reads, sweep, 1), (self.wake_writes, s2_update, 1),
                   (self.stamp_reads, s2_load & (s2_deliver | s2_update), 1),
                   (self.stamp_writes, s2_update, 1),
                   (self.carry_slope_reads, (s2_deliver | s2_update) & ~s2_load, 1),
@@ -320,13 +342,24 @@ class SpikingCore(wiring.Component):
         self._elaborate_event_counters(m, s2, (fire_lanes, open_lanes, busy_lanes, caught_lanes))
         self._elaborate_access_counters(m, events)
         with m.If(self.clear):
-            m.d.sync += [written.eq(0), live.eq(0)]
+            m.d.sync += written.eq(0)
         return m
+
+    def _wake_step(self, e, step):
+        """The group's wake step after an update at ``step`` whose open lanes' least wake
+        exponent is ``e`` (:func:`mapping.access.wake_bound`): ``step + 1`` for ``e = 0``,
+        ``step + 2 ** (e - 1) + 1`` otherwise, at most the last step."""
+        K, top = self._steps, step_bits(self._steps) + 1
+        ahead = Mux(e == 0, 1, (Const(1, top + 1) << (e - 1)[:len(e)]) + 1)
+        total = step + ahead
+        return Mux(total >= K - 1, K - 1, total)
 
     def _elaborate_lane(self, m, b, s2, word, weights):
         """Stage 2 of lane ``b``: the catch-up, the delivery or update, the fire decision.
         Returns its next slope, its next potential and fired flag, and whether it is open,
-        fires, updates a non-zero slope, is caught up with a non-zero slope, and is live."""
+        fires, updates a non-zero slope, is caught up with a non-zero slope, and its wake
+        exponent (:func:`mapping.access.wake_bound`; the largest when it cannot fire without
+        new input)."""
         s2_deliver, s2_update, s2_group, catch, missed = s2
         sb, pb, wb = self._slope_bits, self._potential_bits, self._weight_bits
         # lane b of group g holds a neuron iff g < ceil((n_neurons - b) / lanes)
@@ -342,8 +375,16 @@ class SpikingCore(wiring.Component):
         m.d.comb += [s_next.eq(Mux(s2_deliver & ~f, s + w, s)),
                      v_next.eq(Mux(s2_update & ~f, v_sum, v_now)),
                      self.potential[b].eq(v_next), self.neuron_valid[b].eq(s2_update & real)]
+        # steps to the threshold at this slope, at least: x = threshold - 1 - v, exponent
+        # bit_length(x) - bit_length(slope), meaningful on the lanes that can fire later
+        top = step_bits(self._steps) + 1
+        x, e = Signal(pb + 1), Signal(range(top + 1))
+        x_bits, s_bits = bit_length(x), bit_length(s_next[:sb - 1])
+        gap = Mux(x_bits > s_bits, x_bits - s_bits, 0)
+        m.d.comb += [x.eq(self._threshold - 1 - v_sum),
+                     e.eq(Mux(~(f | fire) & (s_next > 0), Mux(gap > top, top, gap), top))]
         return (s_next, Cat(v_next, f | fire), real & ~f, fire, s2_update & ~f & (s != 0),
-                catch & ~f & (s != 0), ~(f | fire) & (s_next > 0))
+                catch & ~f & (s != 0), e)
 
     def _elaborate_event_counters(self, m, s2, lanes):
         """The reference's event counters: spikes, synaptic operations, membrane updates

@@ -66,7 +66,7 @@ class NetworkTop(wiring.Component):
     counters : Out(...)
         the accesses of :func:`mapping.access.count_accesses` since the inference began:
         per core ``l<l>_c<c>_weight_reads``, ``_state_reads``, ``_state_writes``,
-        ``_live_reads``, ``_live_writes``, ``_stamp_reads``, ``_stamp_writes``,
+        ``_wake_reads``, ``_wake_writes``, ``_stamp_reads``, ``_stamp_writes``,
         ``_carry_slope_reads``, ``_carry_slope_writes``, ``_carry_potential_reads``,
         ``_carry_potential_writes``, ``_slope_add``,
         ``_potential_add``, ``_threshold_compare``, ``_catch_up_add``; per spike list
@@ -151,8 +151,8 @@ class NetworkTop(wiring.Component):
                     counter_member(f"{name}.potential_add"): core.potential_adds,
                     counter_member(f"{name}.threshold_compare"): core.threshold_compares,
                     counter_member(f"{name}.catch_up_add"): core.catch_up_adds,
-                    counter_member(f"{name}.live", "reads"): core.live_reads,
-                    counter_member(f"{name}.live", "writes"): core.live_writes,
+                    counter_member(f"{name}.wake", "reads"): core.wake_reads,
+                    counter_member(f"{name}.wake", "writes"): core.wake_writes,
                     counter_member(f"{name}.stamp", "reads"): core.stamp_reads,
                     counter_member(f"{name}.stamp", "writes"): core.stamp_writes,
                     counter_member(f"{name}.carry_slope", "reads"): core.carry_slope_reads,
@@ -191,6 +191,7 @@ class NetworkTop(wiring.Component):
         return {
             "sizes": net.sizes, "steps": net.steps, "weight_bits": net.weight_bits,
             "lanes": list(self._lanes), "skip_idle": self._skip_idle,
+            "wake_step": True,   # the cores keep a wake step per group, not a live bit
             "thresholds": [l.threshold for l in net.layers],
             "slope_bits": [w.slope_bits for w in net.widths],
             "potential_bits": [w.potential_bits for w in net.widths],

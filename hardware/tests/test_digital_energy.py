@@ -86,7 +86,7 @@ def test_a_given_clock_replaces_the_tables_for_latency_and_leakage():
 
 def test_registers_cost_per_bit_written_and_read_through_a_multiplexer():
     registers = (
-        MemoryAccesses("l1.c0.live", "register", 1, 0, depth_words=4, width_bits=3,
+        MemoryAccesses("l1.c0.wake", "register", 1, 0, depth_words=4, width_bits=3,
                        reads=np.array([2, 0]), writes=np.array([1, 1])),
         MemoryAccesses("l1.c0.carry", "register", 1, 0, depth_words=1, width_bits=10,
                        reads=np.array([5, 5]), writes=np.array([2, 3])))
@@ -95,16 +95,16 @@ def test_registers_cost_per_bit_written_and_read_through_a_multiplexer():
         AccessCounts(memories=base.memories + registers, ops=base.ops,
                      input_beats=base.input_beats, output_beats=base.output_beats,
                      cycles=base.cycles), round_costs(), logic_cells=0, logic_source="test")
-    live, carry = priced.items[3:5]
+    wake, carry = priced.items[3:5]
     # 0.01 pJ per bit: an array is read through its multiplexer, one word is not
-    assert (live.read_J, live.write_J) == (pytest.approx(0.03 * PJ), pytest.approx(0.03 * PJ))
+    assert (wake.read_J, wake.write_J) == (pytest.approx(0.03 * PJ), pytest.approx(0.03 * PJ))
     assert (carry.read_J, carry.write_J) == (0.0, pytest.approx(0.1 * PJ))
     np.testing.assert_allclose(carry.energy_J, [0.2 * PJ, 0.3 * PJ])
-    assert live.component == carry.component == "state_traffic"
+    assert wake.component == carry.component == "state_traffic"
     # flip-flops leak as logic (in logic_cells): not SRAM bits, never "extrapolated"
     assert priced.stored_bits == 2048 * 64 + 64 * 64 + 128 * 8
-    assert "l1.c0.live" not in [i.name for i in priced.extrapolated]
-    assert not priced.sram_static_J(live).any()
+    assert "l1.c0.wake" not in [i.name for i in priced.extrapolated]
+    assert not priced.sram_static_J(wake).any()
 
 
 def test_banks_below_the_smallest_published_sram_are_listed_as_extrapolated():
@@ -138,11 +138,15 @@ def test_logic_cells_follow_the_stated_rule():
     for core in alloc.cores:
         w = net.widths[core.layer]
         groups = -(-core.neurons // 2)
-        # adders: slope, potential, compare, catch-up; flip-flops at 4 cells: the pipeline
-        # registers (weight, slope, potential, flag) and per group live, written, 3-bit stamp
-        expected += (2 * (5 * (w.slope_bits + 3 * w.potential_bits)
+        # adders: slope, potential, compare, catch-up (3 bits of missed steps: 3 adds), the
+        # wake exponent's (3 bits) subtraction and comparator; the encoders of the distance
+        # to the threshold (potential + 1 bits) and the slope (slope - 1 bits); flip-flops at
+        # 4 cells: the pipeline registers (weight, slope, potential, flag); three 4-bit adders
+        # per core; per group the written flag, a 3-bit stamp and a 3-bit wake step
+        expected += (2 * (5 * (w.slope_bits + 5 * w.potential_bits + 2 * 3)
+                          + 2 * (w.potential_bits + w.slope_bits)
                           + 4 * (4 + w.slope_bits + w.potential_bits + 1))
-                     + 4 * groups * (2 + 3) + 200)
+                     + 3 * 5 * 4 + 4 * groups * (1 + 3 + 3) + 200)
     assert len(alloc.cores) == 3 and cells == expected
     assert text.startswith("estimate: per core, lanes x (5 cells per bit")
     assert digital_energy.estimate_logic_cells(net, alloc, (2, 2))[0] == cells

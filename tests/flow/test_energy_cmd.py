@@ -117,7 +117,7 @@ def write_synth(run_dir, net, *, cells=1234, fmax_MHz=25.0, target="ice40", lane
            "pnr": {"seed": 1} if fmax_MHz else None,
            "design": {"sizes": list(net.sizes), "weight_bits": net.weight_bits,
                       "steps": net.steps, "lanes": [lanes] * len(net.layers),
-                      "skip_idle": True}}
+                      "skip_idle": True, "wake_step": True}}
     (run_dir / "synth.json").write_text(json.dumps(doc))
 
 
@@ -178,6 +178,11 @@ def test_synth_json_of_another_design_or_network_is_not_used(run):
     part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
     assert part["clock_Hz"] == 100e6
     assert "another design (skip_idle None (this report: True))" in part["clock_source"]
+    del doc["design"]["wake_step"]    # a core of live bits, before the wake steps
+    doc["design"]["skip_idle"] = True
+    (run_dir / "synth.json").write_text(json.dumps(doc))
+    part = energy_cmd.evaluate(run_dir, samples=3, data_dir=root)["digital"]
+    assert "another design (wake_step None (this report: True))" in part["clock_source"]
 
 
 def test_a_broken_synth_json_is_a_one_line_error(run, capsys):

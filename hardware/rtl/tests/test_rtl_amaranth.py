@@ -128,9 +128,9 @@ def test_rtl_top_counts_cycles_within_a_bound():
 
 
 @pytest.mark.amaranth
-def test_rtl_top_skips_groups_that_cannot_fire_and_catches_their_potentials_up():
-    # the hidden neuron's slope is -2 from step 1: not live, so its updates of steps 2 to 4
-    # are dropped; input 1's spike (delivered at step 5) loads it, catching up 3 missed
+def test_rtl_top_skips_groups_until_their_wake_step_and_catches_their_potentials_up():
+    # the hidden neuron's slope is -2 from step 1: it cannot fire, so its updates of steps 2
+    # to 4 are dropped; input 1's spike (delivered at step 5) loads it, catching up 3 missed
     # steps (v = -8), and it fires at step 8 exactly as in the reference (v = 4 >= 3)
     hidden = IntLayer(np.array([[-2, 5]]), 3)
     output = IntLayer(np.array([[1]]), 1)
@@ -139,10 +139,12 @@ def test_rtl_top_skips_groups_that_cannot_fire_and_catches_their_potentials_up()
     observed = _check(network, allocate(network), 1, inputs)
     assert reference.simulate(network, inputs).spike_steps[1].tolist() == [[8], [10]]
     counters = observed[0].counters
-    # steps 1, 5, 6, 7, 8 (live after 5) and the last; catch-up adds: 1 x 1 lane x 4 bits
-    assert counters["counters__l1_c0_state_reads"] == 6
-    assert counters["counters__l1_c0_catch_up_add"] == 4
-    # without the second spike the neuron is never live again: steps 1 and 9 only
+    # after step 5, v = -5 and slope 3: x = 3 - 1 + 5 = 7 has 3 bits, the slope 2, so the
+    # wake step is 5 + 2 ** 0 + 1 = 7 (step 6 dropped); after step 7 (v = 1) it is 8.
+    # Updates at steps 1, 5, 7, 8 and the last; two catch-ups of 1 lane x 4 bits
+    assert counters["counters__l1_c0_state_reads"] == 5
+    assert counters["counters__l1_c0_catch_up_add"] == 8
+    # without the second spike the neuron can never fire again: steps 1 and 9 only
     assert observed[1].counters["counters__l1_c0_state_reads"] == 2
 
 
