@@ -39,7 +39,7 @@ from mapping.network import IntLayer, IntNetwork, RegisterWidths
 from model.energy import EnergyCoefficients
 from model.network import parse_arch
 
-__all__ = ["default_widths", "energy_coefficients", "estimate_from_trace",
+__all__ = ["analog_values", "default_widths", "energy_coefficients", "estimate_from_trace",
            "with_energy_coefficients"]
 
 J_TO_PJ = 1e12
@@ -124,13 +124,31 @@ def energy_coefficients(arch, *, lanes=8, bank_bytes=DEFAULT_BANK_BYTES, weight_
                               steps=steps, softness=softness)
 
 
+def analog_values(path):
+    """The per-event energies of the analog neuron's model in ``path`` (an
+    ``analog_energy.json`` of ``ttfs spice``, or its folder), as the tuple
+    ``TrainConfig.energy_analog`` holds (:data:`model.energy_analog.ANALOG_FIELDS`)."""
+    from hardware.spice import energy_model
+
+    model = energy_model.load(path)
+    return (*model.synop_sourcing, *model.synop_sinking, model.e_spike_J,
+            model.e_spike_per_unit_J, model.p_static_W, model.e_idle_J, model.charge_fixed_C,
+            model.charge_per_input_C, float(model.technology["dt_s"]))
+
+
 def with_energy_coefficients(config, *, costs=None):
-    """``config`` (a :class:`model.train.TrainConfig`) with its energy coefficients computed
-    from its ``energy_lanes``, ``energy_bank_bytes``, ``energy_weight_bits`` and
-    ``energy_steps`` when ``energy_weight > 0`` and none are set; else ``config`` itself."""
+    """``config`` (a :class:`model.train.TrainConfig`) with its digital energy coefficients
+    computed from its ``energy_lanes``, ``energy_bank_bytes``, ``energy_weight_bits`` and
+    ``energy_steps`` when ``energy_weight > 0``, the target is digital and none are set;
+    else ``config`` itself. Raises ``ValueError`` for an analog target without
+    ``energy_analog`` (they come from a file: :func:`analog_values`)."""
     from dataclasses import replace
 
-    if config.energy_weight == 0 or config.energy_spike_pJ:
+    if config.energy_weight > 0 and config.energy_target == "analog" \
+            and not config.energy_analog:
+        raise ValueError("--energy-target analog needs the analog neuron's energies: pass "
+                         "--energy-analog-model FILE (an analog_energy.json of `ttfs spice`)")
+    if config.energy_weight == 0 or config.energy_spike_pJ or config.energy_target != "digital":
         return config
     found = energy_coefficients(config.arch, lanes=config.energy_lanes,
                                 bank_bytes=config.energy_bank_bytes,

@@ -2,7 +2,7 @@
 sample's spikes and membrane potentials for every layer of a trained run."""
 from pathlib import Path
 
-from model.train import TrainConfig
+from model.train import ENERGY_TARGETS, TrainConfig
 
 _DEFAULTS = TrainConfig()
 
@@ -40,6 +40,12 @@ def add_config_options(parser, *, regularizer=True, searched=False):
     parser.add_argument("--energy-softness", type=float, default=_DEFAULTS.energy_softness,
                         help="width of the smooth spike count of the energy gradient, model "
                              "time units (default %(default)s)")
+    parser.add_argument("--energy-target", choices=ENERGY_TARGETS, default="digital",
+                        help="what the energy term prices: the digital core or the analog "
+                             "neuron (default %(default)s)")
+    parser.add_argument("--energy-analog-model", type=Path, default=None, metavar="FILE",
+                        help="analog_energy.json (`ttfs spice`) whose per-event energies the "
+                             "analog energy term uses (recorded in config.json)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads per run (default 1: parallel runs share cores)")
 
@@ -75,6 +81,11 @@ def config_from_args(args):
         "train_subset", "test_subset", "augment_shift", "input_threshold", "energy_weight", "energy_lanes",
         "energy_bank_bytes", "energy_weight_bits", "energy_steps", "energy_softness")}
     values["zero_silent"] = args.zero_pixels == "silent"
+    values["energy_target"] = args.energy_target
+    if args.energy_analog_model is not None:
+        from .codesign import analog_values
+
+        values["energy_analog"] = analog_values(args.energy_analog_model)
     return TrainConfig(**values)
 
 
@@ -91,8 +102,8 @@ def run(args):
     metrics = train(args.out, config, resume=args.resume, threads=args.threads,
                     progress=progress)
     rates = ", ".join(f"{rate:.3f}" for rate in metrics["firing_rate"])
-    energy = (f", estimated digital energy {metrics['energy_estimate_uJ']:.4f} uJ per inference"
-              if "energy_estimate_uJ" in metrics else "")
+    energy = (f", estimated {config.energy_target} energy {metrics['energy_estimate_uJ']:.4f} "
+              f"uJ per inference" if "energy_estimate_uJ" in metrics else "")
     print(f"{args.out}: test accuracy {metrics['test_accuracy']:.4f}, firing rate per hidden "
           f"layer [{rates}], mean {metrics['firing_rate_mean']:.3f}{energy}")
     return 0

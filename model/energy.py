@@ -67,6 +67,11 @@ class EnergyCoefficients:
         if not (math.isfinite(self.softness) and self.softness > 0):
             raise ValueError(f"softness must be positive, not {self.softness}")
 
+    def estimate_pJ(self, times, weights=None, *, t_max, threshold=None):
+        """:func:`estimate_pJ` (the digital energy depends on the spike times only; the
+        weights and threshold are taken, and ignored, like the analog estimate's)."""
+        return estimate_pJ(times, self, t_max=t_max)
+
 
 def _count(times, cutoff, softness):
     """Per sample, the spikes at or before ``cutoff``: exact value, smooth gradient."""

@@ -20,13 +20,16 @@ import numpy as np
 import torch
 
 from . import data
-from .energy import PJ_PER_UJ, EnergyCoefficients, estimate_pJ
+from .energy import PJ_PER_UJ, EnergyCoefficients
+from .energy_analog import ANALOG_FIELDS, AnalogCoefficients
 from .files import write_bytes, write_text
 from .network import NetworkConfig, TTFSNetwork, parse_arch, predict
 from .neuron import T_MAX
 from .regularizer import REGULARIZERS, hidden_penalty, loss_terms
 
 SCHEMA_VERSION = 1
+#: What the energy term of the loss can price.
+ENERGY_TARGETS = ("digital", "analog")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,15 @@ class TrainConfig:
     augment_shift : translate each training image by a random whole number of pixels in
         [-augment_shift, augment_shift] along each axis, zero filled, every time it is drawn
         (0 = off; the test set is never shifted)
-    energy_weight : weight of the estimated digital energy per inference in uJ
-        (:mod:`model.energy`), added to the loss beside ``gamma2`` times ``reg``; 0 = off
+    energy_weight : weight of the estimated energy per inference in uJ, added to the loss
+        beside ``gamma2`` times ``reg``; 0 = off
+    energy_target : what that estimate prices: ``digital`` (the core, :mod:`model.energy`)
+        or ``analog`` (the analog neuron, :mod:`model.energy_analog`)
+    energy_analog : the analog neuron's per-event energies, in the order of
+        :data:`model.energy_analog.ANALOG_FIELDS` (empty = not set; ``ttfs train
+        --energy-analog-model FILE`` reads them from an ``analog_energy.json``); with
+        ``energy_steps``, ``energy_weight_bits`` and ``energy_softness`` they make the
+        :class:`model.energy_analog.AnalogCoefficients`
     energy_spike_pJ, energy_fixed_pJ, energy_steps, energy_softness : the
         :class:`model.energy.EnergyCoefficients` (pJ per delivered spike of each layer,
         input first, and per inference); empty = not set (``ttfs train`` and
@@ -89,9 +99,21 @@ class TrainConfig:
     energy_lanes: int = 8
     energy_bank_bytes: int = 8192
     energy_weight_bits: int = 8
+    energy_target: str = "digital"
+    energy_analog: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "arch", parse_arch(self.arch))
+        analog = self.energy_analog
+        if isinstance(analog, dict) and analog:
+            unknown = sorted(set(analog) - set(ANALOG_FIELDS))
+            if unknown or len(analog) != len(ANALOG_FIELDS):
+                raise ValueError(f"energy_analog must hold exactly {', '.join(ANALOG_FIELDS)}, "
+                                 f"not {', '.join(sorted(analog))}")
+            analog = [analog[name] for name in ANALOG_FIELDS]
+        elif isinstance(analog, dict):
+            analog = ()
+        object.__setattr__(self, "energy_analog", tuple(float(v) for v in analog))
         object.__setattr__(self, "energy_spike_pJ", tuple(float(v) for v in self.energy_spike_pJ))
         if self.dataset not in data.DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(data.DATASETS)}, "
@@ -123,6 +145,14 @@ class TrainConfig:
         self._check_energy()
 
     def _check_energy(self):
+        if self.energy_target not in ENERGY_TARGETS:
+            raise ValueError(f"energy_target must be one of {', '.join(ENERGY_TARGETS)}, "
+                             f"not {self.energy_target!r}")
+        if self.energy_analog:
+            if len(self.energy_analog) != len(ANALOG_FIELDS):
+                raise ValueError(f"energy_analog must hold {len(ANALOG_FIELDS)} numbers "
+                                 f"({', '.join(ANALOG_FIELDS)}), not {len(self.energy_analog)}")
+            self._analog()
         if self.energy_spike_pJ:
             if len(self.energy_spike_pJ) != len(self.arch):
                 raise ValueError(f"energy_spike_pJ must hold one energy per layer of arch "
@@ -135,9 +165,18 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
 
+    def _analog(self):
+        return AnalogCoefficients.from_values(
+            self.energy_analog, steps=self.energy_steps, weight_bits=self.energy_weight_bits,
+            softness=self.energy_softness)
+
     @property
     def energy(self):
-        """The :class:`model.energy.EnergyCoefficients`, or None when not set."""
+        """The coefficients of the energy term's target (:class:`model.energy.
+        EnergyCoefficients` or :class:`model.energy_analog.AnalogCoefficients`), or None
+        when they are not set."""
+        if self.energy_target == "analog":
+            return self._analog() if self.energy_analog else None
         if not self.energy_spike_pJ:
             return None
         return EnergyCoefficients(self.energy_spike_pJ, self.energy_fixed_pJ,
@@ -152,6 +191,8 @@ class TrainConfig:
         values = asdict(self)
         values["arch"] = list(self.arch)
         values["energy_spike_pJ"] = list(self.energy_spike_pJ)
+        values["energy_analog"] = (dict(zip(ANALOG_FIELDS, self.energy_analog))
+                                   if self.energy_analog else {})
         values["schema_version"] = SCHEMA_VERSION
         return values
 
@@ -165,6 +206,13 @@ def _write_json(path, values):
     write_text(path, json.dumps(values, indent=2) + "\n")
 
 
+def _estimate_pJ(coefficients, network, times):
+    """The energy term's estimate per sample, pJ, on ``network``'s spike ``times``."""
+    return coefficients.estimate_pJ(times, [layer.weight for layer in network.layers],
+                                    t_max=network.config.t_max,
+                                    threshold=network.config.threshold)
+
+
 def _subset(split, n):
     if n and n < len(split.labels):
         return split.images[:n], split.labels[:n]
@@ -176,8 +224,9 @@ def evaluate(network, images, labels, *, batch_size=500, energy=None):
     """Accuracy and firing rate per hidden layer (spikes per neuron per sample).
 
     Returns a dict with ``accuracy`` (0 to 1), ``firing_rate`` (list over hidden layers)
-    and ``firing_rate_mean``; with ``energy`` (:class:`model.energy.EnergyCoefficients`)
-    also ``energy_estimate_uJ``, the mean estimated digital energy per inference.
+    and ``firing_rate_mean``; with ``energy`` (the coefficients of
+    :attr:`TrainConfig.energy`) also ``energy_estimate_uJ``, the mean estimated energy per
+    inference.
     """
     labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     n_hidden = len(network.layers) - 1
@@ -189,7 +238,7 @@ def evaluate(network, images, labels, *, batch_size=500, energy=None):
         for layer in range(n_hidden):
             spikes[layer] += float(torch.isfinite(times[layer + 1]).float().mean(dim=1).sum())
         if energy is not None:
-            energy_pJ += float(estimate_pJ(times, energy, t_max=network.config.t_max).sum())
+            energy_pJ += float(_estimate_pJ(energy, network, times).sum())
     n = max(len(labels), 1)
     rates = [s / n for s in spikes]
     result = {"accuracy": correct / n, "firing_rate": rates,
@@ -217,6 +266,9 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
     The metrics dict also written to ``metrics.json``.
     """
     if config.energy_weight > 0 and config.energy is None:
+        if config.energy_target == "analog":
+            raise ValueError("energy_target analog needs energy_analog: `ttfs train "
+                             "--energy-analog-model FILE` reads them from an analog_energy.json")
         raise ValueError("energy_weight needs energy_spike_pJ and energy_fixed_pJ: `ttfs train` "
                          "and flow.api.train compute them, or use "
                          "flow.codesign.energy_coefficients")
@@ -268,7 +320,7 @@ def train(config, out_dir, *, resume=False, progress=None, root=None):
             loss = cross_entropy + config.gamma1 * window + config.gamma2 * penalty
             if energy is not None:
                 times = [input_times] + [layer_scan.times for layer_scan in scans]
-                energy_uJ = estimate_pJ(times, energy, t_max=config.t_max).mean() / PJ_PER_UJ
+                energy_uJ = _estimate_pJ(energy, network, times).mean() / PJ_PER_UJ
                 sums["energy_uJ"] += float(energy_uJ.detach()) * len(labels)
                 if config.energy_weight > 0:
                     loss = loss + config.energy_weight * energy_uJ

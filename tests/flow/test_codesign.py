@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from flow.codesign import (default_widths, energy_coefficients, estimate_from_trace,
-                           with_energy_coefficients)
+from flow.codesign import (analog_values, default_widths, energy_coefficients,
+                           estimate_from_trace, with_energy_coefficients)
 from hardware.costs import load_costs
 from hardware.digital_energy import estimate_logic_cells, price
 from mapping import access, reference
@@ -110,3 +110,104 @@ def test_cli_train_with_an_energy_weight_records_its_coefficients(tmp_path, caps
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["energy_estimate_uJ"] > expected.fixed_pJ / 1e6
     assert metrics["history"][0]["energy_uJ"] > 0
+
+
+def _analog_model():
+    from hardware.spice.energy_model import AnalogEnergies
+
+    pj = 1e-12
+    return AnalogEnergies(synop_sourcing=(0.02 * pj, 0.003 * pj, 1.8),
+                          synop_sinking=(0.05 * pj, 0.001 * pj, 0.0), e_spike_J=1.2 * pj,
+                          e_spike_per_unit_J=0.005 * pj, p_static_W=3.7e-6, e_idle_J=0.28 * pj,
+                          charge_fixed_C=2.5e-13, charge_per_input_C=3.2e-16,
+                          technology={"name": "test", "dt_s": 1e-7}, fit={})
+
+
+def test_codesign_analog_estimate_is_the_reports_analog_energy_on_the_integer_grid(tmp_path):
+    """A float network exactly on the integer grid (weights ``w_int * scale`` with the
+    largest weight at full range, spike times that round to the integer steps) is priced
+    by the training estimate exactly as the report prices the integer network."""
+    import torch
+
+    from hardware.energy import analog_inference_energy
+    from hardware.spice.energy_model import save
+    from model.energy_analog import AnalogCoefficients
+
+    K, bits, t_max, v_th = 32, 8, 8.0, 1.0
+    dt = t_max / K
+    network = _network(3, steps=K)
+    layers = []
+    for index, layer in enumerate(network.layers):
+        weight = layer.weight.copy()
+        weight[0, 0] = 127 * (-1) ** index  # full range: the estimate's scale is exact
+        layers.append(IntLayer(weight, layer.threshold))
+    network = IntNetwork(layers=tuple(layers), weight_bits=bits, steps=K)
+    rng = np.random.default_rng(4)
+    inputs = np.where(rng.random((6, 64)) < 0.4, rng.integers(0, K, (6, 64)), K)
+    trace = reference.simulate(network, inputs)
+    model = _analog_model()
+    report, _ = analog_inference_energy(model, network, trace)
+    save(model, tmp_path)
+    coefficients = AnalogCoefficients.from_values(analog_values(tmp_path), steps=K,
+                                                  weight_bits=bits)
+    times = [torch.tensor(np.where(inputs < K, inputs * dt, np.inf))]
+    times += [torch.tensor(np.where(steps < K, (steps - 0.5) * dt, np.inf))
+              for steps in trace.spike_steps[1:]]
+    weights = [torch.tensor(layer.weight * v_th / (layer.threshold * dt), dtype=torch.float64)
+               for layer in network.layers]
+    estimate = coefficients.estimate_pJ(times, weights, t_max=t_max, threshold=v_th)
+    assert report.total_J.min() > 0 and len(set(report.total_J.round(15))) == 6
+    np.testing.assert_allclose(estimate.numpy(), report.total_J * 1e12, rtol=1e-9)
+
+
+def test_codesign_analog_values_read_an_analog_energy_file(tmp_path):
+    from hardware.spice.energy_model import save
+    from model.energy_analog import ANALOG_FIELDS
+
+    model = _analog_model()
+    save(model, tmp_path)
+    values = analog_values(tmp_path / "analog_energy.json")
+    assert dict(zip(ANALOG_FIELDS, values)) == {
+        "sourcing_c0_J": 0.02e-12, "sourcing_c1_J": 0.003e-12, "sourcing_c2_V": 1.8,
+        "sinking_c0_J": 0.05e-12, "sinking_c1_J": 0.001e-12, "sinking_c2_V": 0.0,
+        "e_spike_J": 1.2e-12, "e_spike_per_unit_J": 0.005e-12, "p_static_W": 3.7e-6,
+        "e_idle_J": 0.28e-12, "charge_fixed_C": 2.5e-13, "charge_per_input_C": 3.2e-16,
+        "dt_s": 1e-7}
+    with pytest.raises(FileNotFoundError, match="not found: run `ttfs spice` first"):
+        analog_values(tmp_path / "none.json")
+
+
+def test_cli_train_with_an_analog_energy_term_records_the_analog_model(tmp_path, capsys):
+    import json
+
+    from flow import cli
+    from hardware.spice.energy_model import save
+    from model import data
+    from model.energy_analog import ANALOG_FIELDS
+
+    try:
+        data.load("mnist", "test")
+    except data.DataError as exc:
+        pytest.skip(f"MNIST not available: {exc}")
+    save(_analog_model(), tmp_path / "char")
+    args = ["train", "--arch", "784-8-10", "--epochs", "1", "--train-subset", "256",
+            "--test-subset", "100", "--energy-weight", "0.5", "--energy-target", "analog",
+            "--energy-steps", "64", "--no-progress"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args + ["--out", str(tmp_path / "none")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "ttfs: error: --energy-target analog needs the analog neuron's energies: pass "
+        "--energy-analog-model FILE (an analog_energy.json of `ttfs spice`)\n")
+    assert not (tmp_path / "none").exists()
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args + ["--energy-analog-model", str(tmp_path / "char" / "analog_energy.json"),
+                         "--out", str(out)])
+    assert exit_info.value.code == 0
+    assert "estimated analog energy" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["energy_target"] == "analog" and config["energy_spike_pJ"] == []
+    assert config["energy_analog"] == dict(zip(ANALOG_FIELDS, analog_values(tmp_path / "char")))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["energy_estimate_uJ"] > 0 and metrics["history"][0]["energy_uJ"] > 0
