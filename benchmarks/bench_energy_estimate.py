@@ -5,8 +5,13 @@ energy per inference and two estimates on the same test samples: the one trainin
 (float spike times, coefficients with the register widths of the stated rule,
 ``flow.codesign.default_widths``), the same with the integer network's own widths, and the
 estimate on the integer network's spike steps with its own widths (only the estimate's two
-approximations left); then whether the float
-estimate orders the runs as the report does::
+approximations left); then both again skip-aware (``float skip``, ``int skip``: less what
+the default core saves by skipping, ``flow.codesign.skipping_saving_pJ`` on the float
+model's and on the integer network's events); then whether the float estimates order the
+runs as the report does. For runs whose report has an analog part (an
+``analog_energy.json`` in the run), the same for the analog neuron: the report's mean analog
+energy and the training's analog estimate (``model/energy_analog.py``) on the float model's
+spike times and weights, with that file's per-event energies::
 
     nice -n 10 .venv/bin/python benchmarks/bench_energy_estimate.py runs/A runs/B ...
 """
@@ -21,6 +26,7 @@ from flow import codesign, runs
 from mapping import from_model, network as network_io, reference
 from model import data
 from model.energy import estimate_pJ
+from model.energy_analog import AnalogCoefficients
 
 
 def measure(run_dir):
@@ -37,13 +43,38 @@ def measure(run_dir):
     net, _ = from_model.load_run(run_dir)
     with torch.no_grad():
         times = net(net.encode(images))
-    float_pJ = float(estimate_pJ(times, rule, t_max=net.config.t_max).mean())
+    float_pJ = estimate_pJ(times, rule, t_max=net.config.t_max).numpy()
     float_own_pJ = float(estimate_pJ(times, own, t_max=net.config.t_max).mean())
     trace = reference.simulate(network, reference.encode(network, images))
-    return {"run": str(run_dir), "accuracy": report["accuracy"],
-            "report_nJ": digital["energy_J"]["mean"] * 1e9,
-            "float_estimate_nJ": float_pJ / 1e3, "float_own_nJ": float_own_pJ / 1e3,
-            "int_estimate_nJ": float(codesign.estimate_from_trace(own, trace).mean()) / 1e3}
+    int_pJ = codesign.estimate_from_trace(own, trace)
+    # the skipping: the access model with and without it, on the float model's events
+    # (rounded weights, rule widths) and on the integer network's (its own widths)
+    core = {"lanes": digital["lanes"], "bank_bytes": digital["bank_bytes"],
+            "weight_bits": network.weight_bits, "steps": network.steps}
+    weights, steps = codesign.float_events(
+        [layer.weight.detach() for layer in net.layers], [t.numpy() for t in times],
+        weight_bits=network.weight_bits, steps=network.steps, t_max=net.config.t_max)
+    float_saving = codesign.skipping_saving_pJ(weights, steps, **core)
+    int_saving = codesign.skipping_saving_pJ([layer.weight for layer in network.layers],
+                                             trace.spike_steps, widths=network.widths, **core)
+    row = {"run": str(run_dir), "accuracy": report["accuracy"],
+           "report_nJ": digital["energy_J"]["mean"] * 1e9,
+           "float_estimate_nJ": float(float_pJ.mean()) / 1e3,
+           "float_own_nJ": float_own_pJ / 1e3,
+           "int_estimate_nJ": float(int_pJ.mean()) / 1e3,
+           "float_skip_nJ": float((float_pJ - float_saving).mean()) / 1e3,
+           "int_skip_nJ": float((int_pJ - int_saving).mean()) / 1e3}
+    if "energy_J" in report["analog"]:
+        analog = AnalogCoefficients.from_values(
+            codesign.analog_values(run_dir), steps=network.steps,
+            weight_bits=network.weight_bits)
+        with torch.no_grad():
+            analog_pJ = analog.estimate_pJ(times, [layer.weight for layer in net.layers],
+                                           t_max=net.config.t_max,
+                                           threshold=net.config.threshold)
+        row.update(analog_report_nJ=report["analog"]["energy_J"]["mean"] * 1e9,
+                   analog_float_nJ=float(analog_pJ.mean()) / 1e3)
+    return row
 
 
 def main(argv=None):
@@ -51,16 +82,31 @@ def main(argv=None):
     parser.add_argument("runs", nargs="+")
     args = parser.parse_args(argv)
     rows = [measure(run) for run in args.runs]
-    print(f"{'run':<40} {'acc':>6} {'report nJ':>10} {'float est':>10} {'ratio':>6} "
-          f"{'own widths':>10} {'ratio':>6} {'int est':>10} {'ratio':>6}")
+    keys = ("float_estimate_nJ", "float_own_nJ", "int_estimate_nJ", "float_skip_nJ",
+            "int_skip_nJ")
+    print(f"{'run':<40} {'acc':>6} {'report nJ':>10} " + " ".join(
+        f"{name:>10} {'ratio':>6}" for name in ("float est", "own widths", "int est",
+                                                "float skip", "int skip")))
     for r in rows:
         print(f"{r['run']:<40} {r['accuracy']:6.4f} {r['report_nJ']:10.2f} " + " ".join(
-            f"{r[key]:10.2f} {r[key] / r['report_nJ']:6.3f}"
-            for key in ("float_estimate_nJ", "float_own_nJ", "int_estimate_nJ")))
-    order = [np.argsort([r[key] for r in rows]).tolist()
-             for key in ("report_nJ", "float_estimate_nJ")]
-    print(f"same order as the report: {order[0] == order[1]} (report {order[0]}, float "
-          f"estimate {order[1]})")
+            f"{r[key]:10.2f} {r[key] / r['report_nJ']:6.3f}" for key in keys))
+    _order(rows, "report_nJ", "float_estimate_nJ", "digital, without skipping")
+    _order(rows, "report_nJ", "float_skip_nJ", "digital, skip-aware")
+    analog = [r for r in rows if "analog_report_nJ" in r]
+    if analog:
+        print(f"\n{'run':<40} {'acc':>6} {'analog report nJ':>16} {'float est':>10} "
+              f"{'ratio':>6}")
+        for r in analog:
+            print(f"{r['run']:<40} {r['accuracy']:6.4f} {r['analog_report_nJ']:16.2f} "
+                  f"{r['analog_float_nJ']:10.2f} "
+                  f"{r['analog_float_nJ'] / r['analog_report_nJ']:6.3f}")
+        _order(analog, "analog_report_nJ", "analog_float_nJ", "analog")
+
+
+def _order(rows, report, estimate, part):
+    order = [np.argsort([r[key] for r in rows]).tolist() for key in (report, estimate)]
+    print(f"{part}: same order as the report: {order[0] == order[1]} (report {order[0]}, "
+          f"float estimate {order[1]})")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ long as its slowest layer, not the sum of them). Register widths, which set the 
 and the adders, come from a quantized network when one is given, else from
 :func:`default_widths`.
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from hardware import costs as cost_tables
@@ -40,7 +42,7 @@ from model.energy import EnergyCoefficients
 from model.network import parse_arch
 
 __all__ = ["analog_values", "default_widths", "energy_coefficients", "estimate_from_trace",
-           "with_energy_coefficients"]
+           "float_events", "skipping_saving_pJ", "with_energy_coefficients"]
 
 J_TO_PJ = 1e12
 
@@ -167,3 +169,64 @@ def estimate_from_trace(coefficients, trace):
     counts = np.stack([(steps <= K - (1 if l == last else 2)).sum(axis=1)
                        for l, steps in enumerate(trace.spike_steps)], axis=1)
     return coefficients.fixed_pJ + counts @ np.asarray(coefficients.spike_pJ)
+
+
+def float_events(weights, times, *, weight_bits, steps, t_max):
+    """The events of a float model as the integer network would have them, for
+    :func:`skipping_saving_pJ`: per layer the weights rounded on the scale of
+    ``model.energy_analog`` (``max |w| / (2^(bits - 1) - 1)``, no clipping), and the spike
+    steps of ``times`` (input first; inputs to the nearest step, spikes to
+    ``ceil(t / dt)``, ``steps`` for none or after the window).
+
+    ``weights`` and ``times`` are NumPy arrays or CPU tensors.
+    """
+    from mapping.quantize import time_to_step
+
+    dt = t_max / steps
+    top = 2 ** (weight_bits - 1) - 1
+    rounded = []
+    for w in weights:
+        w = np.asarray(w, dtype=np.float64)
+        rounded.append(np.rint(w / (np.abs(w).max() / top)).astype(np.int64))
+    first = np.asarray(times[0], dtype=np.float64)
+    inputs = np.where(np.isfinite(first), np.rint(first / dt), steps)
+    spike_steps = [np.clip(inputs, 0, steps).astype(np.int64)]
+    spike_steps += [time_to_step(np.asarray(t, dtype=np.float64), dt, steps) for t in times[1:]]
+    return rounded, spike_steps
+
+
+def skipping_saving_pJ(weights, spike_steps, *, steps, lanes=8, bank_bytes=DEFAULT_BANK_BYTES,
+                       weight_bits=8, costs=None, limits=CoreLimits(), widths=None):
+    """What the default core saves per sample by skipping the updates of groups that cannot
+    fire (docs/rtl.md), against the core without skipping that :func:`energy_coefficients`
+    prices, pJ (float64 [samples]): the access model (:func:`mapping.access.count_accesses`)
+    priced with and without skipping on the same events, so the saving follows whatever
+    the core skips. ``estimate - saving`` is the estimate of the default core.
+
+    Parameters
+    ----------
+    weights : per computing layer, integer weights ``[n_out, n_in]`` (the skipping depends
+        on the sign of each neuron's slope): the integer network's, or a float model's as
+        :func:`float_events` rounds them
+    spike_steps : per layer (input first) int [samples, n], ``steps`` for no spike: a
+        trace's, or a float model's (:func:`float_events`)
+    steps : ``K``
+    lanes, bank_bytes, weight_bits, costs, limits : the core, as for
+        :func:`energy_coefficients`
+    widths : the register widths (default: :func:`default_widths` of ``weight_bits``)
+    """
+    sizes = [np.shape(weights[0])[1]] + [np.shape(w)[0] for w in weights]
+    costs = cost_tables.load_costs() if costs is None else costs
+    widths = default_widths(sizes, weight_bits, steps) if widths is None else widths
+    layers = tuple(IntLayer(np.asarray(w, dtype=np.int64), 1) for w in weights)
+    network = IntNetwork(layers=layers, weight_bits=weight_bits, steps=steps, widths=widths)
+    allocation = allocate(network, limits)
+    trace = SimpleNamespace(spike_steps=tuple(np.asarray(s, dtype=np.int64)
+                                              for s in spike_steps), steps=steps)
+    per_layer = access.lanes_per_layer(lanes, len(layers))
+    cells, source = estimate_logic_cells(network, allocation, list(per_layer))
+    totals = [price(access.count_accesses(network, allocation, trace, lanes=per_layer,
+                                          skip_idle=skip), costs, bank_bytes=bank_bytes,
+                    logic_cells=cells, logic_source=source).total_J()
+              for skip in (False, True)]
+    return (totals[0] - totals[1]) * J_TO_PJ
