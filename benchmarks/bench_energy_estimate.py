@@ -11,7 +11,9 @@ model's and on the integer network's events); then whether the float estimates o
 runs as the report does. For runs whose report has an analog part (an
 ``analog_energy.json`` in the run), the same for the analog neuron: the report's mean analog
 energy and the training's analog estimate (``model/energy_analog.py``) on the float model's
-spike times and weights, with that file's per-event energies::
+spike times and weights, with that file's per-event energies, on the scale of weight units
+training takes (``max |w|``, no clipping) and on the integer network's own scales (what
+the calibrated quantization clipped)::
 
     nice -n 10 .venv/bin/python benchmarks/bench_energy_estimate.py runs/A runs/B ...
 """
@@ -68,12 +70,15 @@ def measure(run_dir):
         analog = AnalogCoefficients.from_values(
             codesign.analog_values(run_dir), steps=network.steps,
             weight_bits=network.weight_bits)
+        dt = net.config.t_max / network.steps
+        own = [net.config.threshold / (layer.threshold * dt) for layer in network.layers]
         with torch.no_grad():
-            analog_pJ = analog.estimate_pJ(times, [layer.weight for layer in net.layers],
-                                           t_max=net.config.t_max,
-                                           threshold=net.config.threshold)
+            analog_pJ = [float(analog.estimate_pJ(
+                times, [layer.weight for layer in net.layers], t_max=net.config.t_max,
+                threshold=net.config.threshold, scales=scales).mean())
+                for scales in (None, own)]
         row.update(analog_report_nJ=report["analog"]["energy_J"]["mean"] * 1e9,
-                   analog_float_nJ=float(analog_pJ.mean()) / 1e3)
+                   analog_float_nJ=analog_pJ[0] / 1e3, analog_own_nJ=analog_pJ[1] / 1e3)
     return row
 
 
@@ -95,12 +100,13 @@ def main(argv=None):
     analog = [r for r in rows if "analog_report_nJ" in r]
     if analog:
         print(f"\n{'run':<40} {'acc':>6} {'analog report nJ':>16} {'float est':>10} "
-              f"{'ratio':>6}")
+              f"{'ratio':>6} {'own scales':>10} {'ratio':>6}")
         for r in analog:
-            print(f"{r['run']:<40} {r['accuracy']:6.4f} {r['analog_report_nJ']:16.2f} "
-                  f"{r['analog_float_nJ']:10.2f} "
-                  f"{r['analog_float_nJ'] / r['analog_report_nJ']:6.3f}")
+            print(f"{r['run']:<40} {r['accuracy']:6.4f} {r['analog_report_nJ']:16.2f} " + " ".join(
+                f"{r[key]:10.2f} {r[key] / r['analog_report_nJ']:6.3f}"
+                for key in ("analog_float_nJ", "analog_own_nJ")))
         _order(analog, "analog_report_nJ", "analog_float_nJ", "analog")
+        _order(analog, "analog_report_nJ", "analog_own_nJ", "analog, own scales")
 
 
 def _order(rows, report, estimate, part):

@@ -37,7 +37,7 @@ from hardware import costs as cost_tables
 from hardware.digital_energy import DEFAULT_BANK_BYTES, estimate_logic_cells, price
 from mapping import access, reference
 from mapping.allocation import CoreLimits, allocate
-from mapping.network import IntLayer, IntNetwork, RegisterWidths
+from mapping.network import IntLayer, IntNetwork, RegisterWidths, register_widths
 from model.energy import EnergyCoefficients
 from model.network import parse_arch
 
@@ -173,8 +173,9 @@ def estimate_from_trace(coefficients, trace):
 
 def float_events(weights, times, *, weight_bits, steps, t_max):
     """The events of a float model as the integer network would have them, for
-    :func:`skipping_saving_pJ`: per layer the weights rounded on the scale of
-    ``model.energy_analog`` (``max |w| / (2^(bits - 1) - 1)``, no clipping), and the spike
+    :func:`skipping_saving_pJ`: per layer the weights rounded on the scale
+    ``max |w| / (2^(bits - 1) - 1)`` (no clipping: the skipping depends only on the sign of
+    each neuron's slope, which the clip hardly moves), and the spike
     steps of ``times`` (input first; inputs to the nearest step, spikes to
     ``ceil(t / dt)``, ``steps`` for none or after the window).
 
@@ -213,12 +214,18 @@ def skipping_saving_pJ(weights, spike_steps, *, steps, lanes=8, bank_bytes=DEFAU
     steps : ``K``
     lanes, bank_bytes, weight_bits, costs, limits : the core, as for
         :func:`energy_coefficients`
-    widths : the register widths (default: :func:`default_widths` of ``weight_bits``)
+    widths : the register widths (default: :func:`default_widths` of ``weight_bits``),
+        widened where the weights need more
     """
     sizes = [np.shape(weights[0])[1]] + [np.shape(w)[0] for w in weights]
     costs = cost_tables.load_costs() if costs is None else costs
     widths = default_widths(sizes, weight_bits, steps) if widths is None else widths
     layers = tuple(IntLayer(np.asarray(w, dtype=np.int64), 1) for w in weights)
+    # a float model's rounded weights may need a bit more than the rule gives
+    widths = tuple(RegisterWidths(max(w.slope_bits, need.slope_bits),
+                                  max(w.potential_bits, need.potential_bits))
+                   for w, need in ((w, register_widths(l.weight, 1, steps))
+                                   for w, l in zip(widths, layers)))
     network = IntNetwork(layers=layers, weight_bits=weight_bits, steps=steps, widths=widths)
     allocation = allocate(network, limits)
     trace = SimpleNamespace(spike_steps=tuple(np.asarray(s, dtype=np.int64)

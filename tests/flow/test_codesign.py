@@ -125,9 +125,9 @@ def _analog_model():
 
 
 def test_codesign_analog_estimate_is_the_reports_analog_energy_on_the_integer_grid(tmp_path):
-    """A float network exactly on the integer grid (weights ``w_int * scale`` with the
-    largest weight at full range, spike times that round to the integer steps) is priced
-    by the training estimate exactly as the report prices the integer network."""
+    """A float network exactly on the integer grid (weights ``w_int * scale``, spike times
+    that round to the integer steps) is priced by the training estimate, given the
+    network's scales, exactly as the report prices the integer network."""
     import torch
 
     from hardware.energy import analog_inference_energy
@@ -140,7 +140,7 @@ def test_codesign_analog_estimate_is_the_reports_analog_energy_on_the_integer_gr
     layers = []
     for index, layer in enumerate(network.layers):
         weight = layer.weight.copy()
-        weight[0, 0] = 127 * (-1) ** index  # full range: the estimate's scale is exact
+        weight[0, 0] = 127 * (-1) ** index  # full range, as quantization makes it
         layers.append(IntLayer(weight, layer.threshold))
     network = IntNetwork(layers=tuple(layers), weight_bits=bits, steps=K)
     rng = np.random.default_rng(4)
@@ -156,7 +156,9 @@ def test_codesign_analog_estimate_is_the_reports_analog_energy_on_the_integer_gr
               for steps in trace.spike_steps[1:]]
     weights = [torch.tensor(layer.weight * v_th / (layer.threshold * dt), dtype=torch.float64)
                for layer in network.layers]
-    estimate = coefficients.estimate_pJ(times, weights, t_max=t_max, threshold=v_th)
+    scales = [v_th / (layer.threshold * dt) for layer in network.layers]
+    estimate = coefficients.estimate_pJ(times, weights, t_max=t_max, threshold=v_th,
+                                        scales=scales)
     assert report.total_J.min() > 0 and len(set(report.total_J.round(15))) == 6
     np.testing.assert_allclose(estimate.numpy(), report.total_J * 1e12, rtol=1e-9)
 
