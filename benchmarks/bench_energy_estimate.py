@@ -53,12 +53,13 @@ def measure(run_dir):
     # (rounded weights, rule widths) and on the integer network's (its own widths)
     core = {"lanes": digital["lanes"], "bank_bytes": digital["bank_bytes"],
             "weight_bits": network.weight_bits, "steps": network.steps}
-    weights, steps = codesign.float_events(
+    layers, steps = codesign.float_events(
         [layer.weight.detach() for layer in net.layers], [t.numpy() for t in times],
-        weight_bits=network.weight_bits, steps=network.steps, t_max=net.config.t_max)
-    float_saving = codesign.skipping_saving_pJ(weights, steps, **core)
-    int_saving = codesign.skipping_saving_pJ([layer.weight for layer in network.layers],
-                                             trace.spike_steps, widths=network.widths, **core)
+        weight_bits=network.weight_bits, steps=network.steps, t_max=net.config.t_max,
+        threshold=net.config.threshold)
+    float_saving = codesign.skipping_saving_pJ(layers, steps, **core)
+    int_saving = codesign.skipping_saving_pJ(network.layers, trace.spike_steps,
+                                             widths=network.widths, **core)
     row = {"run": str(run_dir), "accuracy": report["accuracy"],
            "report_nJ": digital["energy_J"]["mean"] * 1e9,
            "float_estimate_nJ": float(float_pJ.mean()) / 1e3,

@@ -171,32 +171,33 @@ def estimate_from_trace(coefficients, trace):
     return coefficients.fixed_pJ + counts @ np.asarray(coefficients.spike_pJ)
 
 
-def float_events(weights, times, *, weight_bits, steps, t_max):
+def float_events(weights, times, *, weight_bits, steps, t_max, threshold=1.0):
     """The events of a float model as the integer network would have them, for
-    :func:`skipping_saving_pJ`: per layer the weights rounded on the scale
-    ``max |w| / (2^(bits - 1) - 1)`` (no clipping: the skipping depends only on the sign of
-    each neuron's slope, which the clip hardly moves), and the spike
-    steps of ``times`` (input first; inputs to the nearest step, spikes to
-    ``ceil(t / dt)``, ``steps`` for none or after the window).
+    :func:`skipping_saving_pJ`: per layer an :class:`mapping.network.IntLayer` (weights
+    rounded on the scale ``max |w| / (2^(bits - 1) - 1)``, no clipping, threshold
+    ``V_th / (scale dt)`` rounded), and the spike steps of ``times`` (input first; inputs to
+    the nearest step, spikes to ``ceil(t / dt)``, ``steps`` for none or after the window).
 
-    ``weights`` and ``times`` are NumPy arrays or CPU tensors.
+    ``weights`` and ``times`` are NumPy arrays or CPU tensors; ``threshold`` is ``V_th``.
     """
     from mapping.quantize import time_to_step
 
     dt = t_max / steps
     top = 2 ** (weight_bits - 1) - 1
-    rounded = []
+    layers = []
     for w in weights:
         w = np.asarray(w, dtype=np.float64)
-        rounded.append(np.rint(w / (np.abs(w).max() / top)).astype(np.int64))
+        scale = np.abs(w).max() / top
+        layers.append(IntLayer(np.rint(w / scale).astype(np.int64),
+                               max(1, int(round(threshold / (scale * dt))))))
     first = np.asarray(times[0], dtype=np.float64)
     inputs = np.where(np.isfinite(first), np.rint(first / dt), steps)
     spike_steps = [np.clip(inputs, 0, steps).astype(np.int64)]
     spike_steps += [time_to_step(np.asarray(t, dtype=np.float64), dt, steps) for t in times[1:]]
-    return rounded, spike_steps
+    return layers, spike_steps
 
 
-def skipping_saving_pJ(weights, spike_steps, *, steps, lanes=8, bank_bytes=DEFAULT_BANK_BYTES,
+def skipping_saving_pJ(layers, spike_steps, *, steps, lanes=8, bank_bytes=DEFAULT_BANK_BYTES,
                        weight_bits=8, costs=None, limits=CoreLimits(), widths=None):
     """What the default core saves per sample by skipping the updates of groups that cannot
     fire (docs/rtl.md), against the core without skipping that :func:`energy_coefficients`
@@ -206,27 +207,27 @@ def skipping_saving_pJ(weights, spike_steps, *, steps, lanes=8, bank_bytes=DEFAU
 
     Parameters
     ----------
-    weights : per computing layer, integer weights ``[n_out, n_in]`` (the skipping depends
-        on the sign of each neuron's slope): the integer network's, or a float model's as
-        :func:`float_events` rounds them
+    layers : the :class:`mapping.network.IntLayer` of each computing layer (what the core
+        skips depends on the weights and thresholds): an integer network's, or a float
+        model's as :func:`float_events` rounds them
     spike_steps : per layer (input first) int [samples, n], ``steps`` for no spike: a
         trace's, or a float model's (:func:`float_events`)
     steps : ``K``
     lanes, bank_bytes, weight_bits, costs, limits : the core, as for
         :func:`energy_coefficients`
     widths : the register widths (default: :func:`default_widths` of ``weight_bits``),
-        widened where the weights need more
+        widened where the layers need more
     """
-    sizes = [np.shape(weights[0])[1]] + [np.shape(w)[0] for w in weights]
+    sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
     costs = cost_tables.load_costs() if costs is None else costs
     widths = default_widths(sizes, weight_bits, steps) if widths is None else widths
-    layers = tuple(IntLayer(np.asarray(w, dtype=np.int64), 1) for w in weights)
-    # a float model's rounded weights may need a bit more than the rule gives
+    # a float model's rounded layers may need a bit more than the rule gives
     widths = tuple(RegisterWidths(max(w.slope_bits, need.slope_bits),
                                   max(w.potential_bits, need.potential_bits))
-                   for w, need in ((w, register_widths(l.weight, 1, steps))
+                   for w, need in ((w, register_widths(l.weight, l.threshold, steps))
                                    for w, l in zip(widths, layers)))
-    network = IntNetwork(layers=layers, weight_bits=weight_bits, steps=steps, widths=widths)
+    network = IntNetwork(layers=tuple(layers), weight_bits=weight_bits, steps=steps,
+                         widths=widths)
     allocation = allocate(network, limits)
     trace = SimpleNamespace(spike_steps=tuple(np.asarray(s, dtype=np.int64)
                                               for s in spike_steps), steps=steps)

@@ -220,7 +220,8 @@ def test_cli_train_with_an_analog_energy_term_records_the_analog_model(tmp_path,
 def test_codesign_skip_aware_estimate_follows_the_default_core(lanes):
     """The saving is the access model's own difference between the two cores, so the
     estimate less it errs by as much as the estimate errs against the core without
-    skipping (its per-spike approximations only): within 5 % of the smaller energy."""
+    skipping (its per-spike approximations only, within 7 % of that core above): within
+    10 % of the default core's smaller energy."""
     network = _network(1)
     rng = np.random.default_rng(2)
     rates = np.repeat([0.05, 0.2, 0.5, 0.9], 5)
@@ -228,21 +229,25 @@ def test_codesign_skip_aware_estimate_follows_the_default_core(lanes):
                       rng.integers(0, network.steps // 2, (len(rates), 64)), network.steps)
     full, trace = _report_pJ(network, inputs, lanes=lanes)
     skipping, _ = _report_pJ(network, inputs, lanes=lanes, skip_idle=True)
-    saving = skipping_saving_pJ([layer.weight for layer in network.layers], trace.spike_steps,
-                                steps=network.steps, lanes=lanes, widths=network.widths)
+    saving = skipping_saving_pJ(network.layers, trace.spike_steps, steps=network.steps,
+                                lanes=lanes, widths=network.widths)
     np.testing.assert_allclose(saving, full - skipping, rtol=1e-9)
     assert (saving > 0).all()
     coefficients = energy_coefficients(network.sizes, lanes=lanes, steps=network.steps,
                                        network=network)
     estimate = estimate_from_trace(coefficients, trace)
     np.testing.assert_allclose(estimate - saving - skipping, estimate - full)
-    assert np.abs((estimate - saving) / skipping - 1).max() < 0.05
+    assert np.abs((estimate - saving) / skipping - 1).max() < 0.1
 
 
 def test_codesign_float_events_round_as_the_integer_network_does():
     weights = [np.array([[0.5, -1.0, 0.26], [0.1, 0.0, -0.74]])]
-    times = [np.array([[0.0, 1.2, 7.9, np.inf]]), np.array([[0.9, 2.0, 9.0]])]
-    rounded, steps = float_events(weights, times, weight_bits=3, steps=8, t_max=8.0)
-    assert rounded[0].tolist() == [[2, -3, 1], [0, 0, -2]]  # scale 1/3, half to even
-    assert steps[0].tolist() == [[0, 1, 8, 8]]                # nearest step, K when silent
-    assert steps[1].tolist() == [[1, 2, 8]]                   # ceil, K after the window
+    times = [np.array([[0.0, 1.2, 7.9]]), np.array([[0.9, 2.0]])]
+    (layer,), steps = float_events(weights, times, weight_bits=3, steps=8, t_max=8.0,
+                                   threshold=2.0)
+    assert layer.weight.tolist() == [[2, -3, 1], [0, 0, -2]]  # scale 1/3, half to even
+    assert layer.threshold == 6                              # V_th / (scale dt)
+    assert steps[0].tolist() == [[0, 1, 8]]                  # nearest step, K after it
+    times = [np.array([[np.inf, 1.2, 0.0]]), np.array([[np.inf, 9.0]])]
+    _, steps = float_events(weights, times, weight_bits=3, steps=8, t_max=8.0)
+    assert steps[0].tolist() == [[8, 1, 0]] and steps[1].tolist() == [[8, 8]]  # K: silent
