@@ -18,9 +18,22 @@ def compare(runs, out=None):
     return report.write_comparison(docs, out)
 
 
+def stale_analog(run):
+    """A note when ``run`` holds an ``analog_energy.json`` that its ``report.json`` was not
+    priced with (added or changed after it), else None."""
+    run = Path(run)
+    model, doc = run / "analog_energy.json", run / report.REPORT_FILE
+    if model.is_file() and model.stat().st_mtime_ns > doc.stat().st_mtime_ns:
+        return (f"{run}: analog_energy.json is newer than report.json: rerun `ttfs energy "
+                f"{run}` to price the analog neuron with it")
+    return None
+
+
 def _run(args):
     comp, paths = compare(args.runs, args.out)
     print(report.comparison_markdown(comp).split("\n\nRatios")[0])
+    for note in filter(None, map(stale_analog, args.runs)):
+        print(note)
     for path in paths:
         print(f"wrote {path}")
     return 0

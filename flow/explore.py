@@ -39,7 +39,7 @@ from model.train import TrainConfig
 from . import runs
 from .energy_stage import EnergyConfig
 from .explore_space import TRAINING, SearchSpace, subset
-from .explore_trial import adopt, finished_row, read_training
+from .explore_trial import adopt, digest, finished_row, read_training
 from .quantize_stage import QuantizeConfig
 from .rtl_stage import SIMULATORS
 
@@ -79,6 +79,11 @@ class ExploreConfig:
     cosim_samples : test images co-simulated
     threads : CPU threads of a trial, also the CPUs Ray reserves for it
     data_dir : data directory (None: ``$TTFS_DATA`` or ``./data``, made absolute)
+    analog_model : an ``analog_energy.json`` (``ttfs spice``) that every trial's energy
+        report also prices the analog neuron with (None: digital only). The per-event
+        model belongs to the technology, not to a network, so one file serves every point;
+        a trial priced with another file (or none) is priced again, its training and
+        integer network reused.
     """
 
     base: TrainConfig = TrainConfig()
@@ -93,6 +98,7 @@ class ExploreConfig:
     cosim_samples: int = 2
     threads: int = 1
     data_dir: object = None
+    analog_model: object = None
 
     def __post_init__(self):
         if not isinstance(self.base, TrainConfig):
@@ -110,11 +116,25 @@ class ExploreConfig:
         from model import data
 
         object.__setattr__(self, "data_dir", data.data_root(self.data_dir).resolve())
+        if self.analog_model is not None:
+            from hardware.spice import energy_model
+
+            path = Path(self.analog_model).absolute()
+            if path.is_dir():
+                path = path / energy_model.ENERGY_FILE
+            energy_model.load(path)  # a precise error now rather than in every trial
+            object.__setattr__(self, "analog_model", path)
         for point in self.points():  # every stage config of every point, checked now
             point.train_config(self.base)
         QuantizeConfig(test_samples=self.test_samples,
                        calibration_samples=self.calibration_samples)
         EnergyConfig(samples=self.energy_samples)
+
+    @property
+    def analog_digest(self):
+        """:func:`flow.explore_trial.digest` of ``analog_model`` (None without one): what
+        a trial's row records of the model it was priced with."""
+        return None if self.analog_model is None else digest(self.analog_model)
 
     def points(self):
         """The points searched, in order."""
@@ -167,6 +187,12 @@ def _check_shared(out, config):
         raise ValueError(f"{path}: not valid JSON ({exc}): remove it or use another "
                          f"--out") from None
     wanted = config.shared()
+    if isinstance(held, dict) and isinstance(held.get("train"), dict):
+        # a training option added since the search was recorded has its default there:
+        # the earlier code trained as that default does
+        defaults = TrainConfig().to_json()
+        held["train"] = {**{k: defaults[k] for k in wanted["train"] if k not in held["train"]},
+                         **held["train"]}
     if held == wanted:
         return
     diffs = [(f"{key}.{k}", held.get(key, {}).get(k), v) for key in ("train",)
@@ -233,7 +259,7 @@ def run_explore(out, config=ExploreConfig(), *, address=None, cpus=None, ray_tmp
 
         errors = tune_points(out, todo, config, address=address, local=local,
                              report=report)
-    rows = [done.get(p.name) or finished_row(out / "trials" / p.name, p)
+    rows = [done.get(p.name) or finished_row(out / "trials" / p.name, p, config.analog_digest)
             or _unfinished_row(p, errors.get(p.name)) for p in points]
     from .explore_report import write_report
 
@@ -251,7 +277,8 @@ def _prepare(out, config, matched):
     for run_dir, point in matched:
         adopt(run_dir, out / "train" / point.train_name, point.train_config(config.base))
     return {p.name: row for p in config.points()
-            if (row := finished_row(out / "trials" / p.name, p)) is not None}
+            if (row := finished_row(out / "trials" / p.name, p, config.analog_digest))
+            is not None}
 
 
 def match_trained(run_dirs, config):

@@ -48,6 +48,9 @@ def add_parser(subparsers):
                    help="also co-simulate each trial's core on this simulator and check its "
                         "counters (slow; default: no co-simulation)")
     p.add_argument("--cosim-samples", type=int, default=2, help="co-simulated test images")
+    p.add_argument("--analog-model", type=Path, default=None, metavar="FILE",
+                   help="analog_energy.json (`ttfs spice`): also price every point's analog "
+                        "neuron with it (trials priced otherwise are priced again)")
     p.add_argument("--trained", nargs="+", type=Path, default=(), metavar="RUN",
                    help="finished `ttfs train` runs to use as the trainings they match "
                         "(same config but for reg and gamma2) instead of training them; "
@@ -109,7 +112,7 @@ def config_from_args(args):
                          prune_samples=args.prune_samples,
                          energy_samples=args.energy_samples, cosim=args.cosim,
                          cosim_samples=args.cosim_samples, threads=args.threads,
-                         data_dir=args.data_dir)
+                         data_dir=args.data_dir, analog_model=args.analog_model)
 
 
 def run(args):

@@ -18,9 +18,10 @@ __all__ = ["pareto_front", "write_report", "COLUMNS"]
 
 #: Columns of ``explore.csv`` (SI units), in order.
 COLUMNS = ("trial", "train_name", *DIMENSIONS, "status", "float_accuracy", "int_accuracy",
-           "test_samples", "energy_J", "static_J", "latency_s", "latency_cycles",
-           "firing_rate", "synops", "energy_samples", "cosim", "trained", "train_s",
-           "quantize_s", "cosim_s", "energy_s", "front_energy", "front_latency", "error")
+           "test_samples", "energy_J", "static_J", "analog_energy_J", "latency_s",
+           "latency_cycles", "firing_rate", "synops", "energy_samples", "cosim", "trained",
+           "train_s", "quantize_s", "cosim_s", "energy_s", "front_energy", "front_latency",
+           "error")
 #: The costs a front is drawn against: (row key, label, scale to the plotted unit).
 COSTS = {"energy_J": ("digital energy per inference (nJ)", 1e9),
          "latency_s": ("latency per inference (us)", 1e6)}
@@ -60,13 +61,18 @@ def _cells(row, names):
              for name in DIMENSIONS]
     if row["status"] != "done":
         error = row["error"].replace("|", "/")
-        return [row["trial"], *point, f"{row['status']}: {error}", "", "", "", "", "", "", ""]
+        return [row["trial"], *point, f"{row['status']}: {error}", *[""] * 8]
     marks = "".join(mark for key, mark in (("energy_J", "E"), ("latency_s", "L"))
                     if row["trial"] in names[key])
     return [row["trial"], *point, "done" if row["cosim"] != "failed" else "cosim failed",
             f"{100 * row['float_accuracy']:.2f}", f"{100 * row['int_accuracy']:.2f}",
-            f"{row['energy_J'] * 1e9:.4g}", f"{row['latency_s'] * 1e6:.4g}",
+            f"{row['energy_J'] * 1e9:.4g}", _nano(row.get("analog_energy_J")),
+            f"{row['latency_s'] * 1e6:.4g}",
             f"{row['firing_rate']:.3f}", f"{row['synops']:.0f}", marks]
+
+
+def _nano(joules):
+    return "n/a" if joules is None else f"{joules * 1e9:.4g}"
 
 
 def _front_lines(front, key):
@@ -80,14 +86,16 @@ def _front_lines(front, key):
 def _markdown(rows, fronts, title):
     done = [row for row in rows if row["status"] == "done"]
     header = ["trial", *DIMENSIONS, "status", "float accuracy (%)", "integer accuracy (%)",
-              "energy (nJ)", "latency (us)", "hidden firing rate", "synaptic ops", "front"]
+              "energy (nJ)", "analog energy (nJ)", "latency (us)", "hidden firing rate",
+              "synaptic ops", "front"]
     lines = [f"# Design-space search: {title}", "",
              f"{len(done)} of {len(rows)} points finished. Accuracy of the integer network "
              f"on {done[0]['test_samples'] if done else '?'} test images; energy (digital, "
-             f"mean per inference), latency and firing rate (spikes per hidden neuron) "
-             f"from the energy report on {done[0]['energy_samples'] if done else '?'} test "
-             f"images. front: E = on the accuracy-energy front, L = on the "
-             f"accuracy-latency front.", "",
+             f"mean per inference), analog energy (the analog neuron's, mean per "
+             f"inference, where the trial was priced with an analog_energy.json), latency "
+             f"and firing rate (spikes per hidden neuron) from the energy report on "
+             f"{done[0]['energy_samples'] if done else '?'} test images. front: E = on the "
+             f"accuracy-(digital) energy front, L = on the accuracy-latency front.", "",
              "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     names = _names(fronts)
     lines += ["| " + " | ".join(_cells(row, names)) + " |" for row in rows]

@@ -11,6 +11,7 @@ change) and runs what depends on the core (co-simulation, energy report) itself.
 """
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ from .energy_stage import EnergyConfig
 from .explore_space import PRUNING
 from .quantize_stage import QuantizeConfig
 
-__all__ = ["run_trial", "finished_row", "read_training", "adopt", "TRIAL_FILE"]
+__all__ = ["run_trial", "finished_row", "read_training", "adopt", "digest", "TRIAL_FILE"]
 
 TRIAL_FILE = "trial.json"
 #: Files of a training run that a trial's run directory takes over.
@@ -70,9 +71,15 @@ def adopt(run_dir, train_dir, config):
         _copy(run_dir / name, train_dir / name, link=False)    # the training as finished
 
 
-def finished_row(trial_dir, point):
-    """The row in ``trial_dir/trial.json`` if it holds a finished trial of ``point``, else
-    None (absent, unreadable, or another point)."""
+def digest(path):
+    """The first 16 hex digits of the SHA-256 of the file at ``path``."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def finished_row(trial_dir, point, analog=None):
+    """The row in ``trial_dir/trial.json`` if it holds a finished trial of ``point`` (priced
+    with the analog model of digest ``analog`` when one is given), else None (absent,
+    unreadable, another point, or priced without that analog model)."""
     path = Path(trial_dir) / TRIAL_FILE
     try:
         row = json.loads(path.read_text())
@@ -80,6 +87,8 @@ def finished_row(trial_dir, point):
         return None
     if not isinstance(row, dict) or row.get("status") != "done" or any(
             row.get(key) != value for key, value in point.to_json().items()):
+        return None
+    if analog is not None and row.get("analog_model") != analog:
         return None
     return row
 
@@ -181,16 +190,18 @@ def run_trial(out, point, config):
     images), ``energy_J`` / ``static_J`` (the digital energy report's mean per inference
     and its static part), ``latency_s`` / ``latency_cycles`` (mean per inference),
     ``firing_rate`` (the integer network's spikes per hidden neuron on the energy
-    samples), ``synops`` (synaptic operations per inference), ``cosim`` (the counter
-    check: ``passed``, ``failed`` or ``missing``), ``trained`` (whether this trial trained
-    its network or found it trained) and the seconds each stage took in this trial
+    samples), ``synops`` (synaptic operations per inference), ``analog_energy_J`` (the
+    analog neuron's mean energy per inference, None when the trial folder holds no
+    ``analog_energy.json``) with ``analog_model`` (:func:`digest` of that file),
+    ``cosim`` (the counter check: ``passed``, ``failed`` or ``missing``), ``trained``
+    (whether this trial trained its network or found it trained) and the seconds each stage took in this trial
     (``train_s`` and ``quantize_s`` include waiting for a trial that computes them).
     """
     from . import api
 
     out = Path(out)
     trial_dir = out / "trials" / point.name
-    row = finished_row(trial_dir, point)
+    row = finished_row(trial_dir, point, config.analog_digest)
     if row is not None:
         return row
     train_dir, quant_dir = out / "train" / point.train_name, out / "quant" / point.quant_name
@@ -206,10 +217,15 @@ def run_trial(out, point, config):
         _timed(seconds, "cosim_s", api.cosimulate, trial_dir, api.CosimConfig(
             sim=config.cosim, samples=config.cosim_samples, lanes=point.lanes,
             out=trial_dir / f"cosim_{config.cosim}.json", data_dir=config.data_dir))
+    if config.analog_model is not None:
+        _copy(config.analog_model, trial_dir / "analog_energy.json", link=False)
     report = _timed(seconds, "energy_s", api.energy, trial_dir, EnergyConfig(
         samples=config.energy_samples, lanes=point.lanes, bank_bytes=point.bank_bytes,
         data_dir=config.data_dir)).doc
     row = _row(point, metrics, quantized, report, trained, seconds)
+    priced = "energy_J" in report["analog"]
+    row.update(analog_energy_J=report["analog"]["energy_J"]["mean"] if priced else None,
+               analog_model=digest(trial_dir / "analog_energy.json") if priced else None)
     runs.write_json(trial_dir / TRIAL_FILE, row)
     return row
 

@@ -275,6 +275,16 @@ def _ratio(value):
     return "n/a" if value is None else f"{value:.3f}"
 
 
+#: What the analog column of a comparison holds, printed under it.
+ANALOG_SCOPE = ("analog: the analog neuron's energy per inference (`analog_energy.json` of "
+                "each run: the per-event model fitted to transistor-level SPICE, generic "
+                "180 nm): synapse switching, the DACs' charge (synaptic current times how "
+                "long it flows), spikes, comparators waiting, idle; without weight storage, "
+                "bias generation or membrane reset. digital: the 45 nm core of the cost "
+                "table, weight memory included. Different processes and boundaries: compare "
+                "each column down, not across.")
+
+
 def comparison_markdown(comp):
     lines = [f"# Comparison against {comp['baseline']}", "",
              "| run | data set | samples | accuracy | firing rate | spikes | digital | ratio | "
@@ -286,6 +296,8 @@ def comparison_markdown(comp):
                      f"{_ratio(r['digital_ratio'])} | {joules(r['digital_per_synop_J'])} | "
                      f"{joules(r['analog_J'])} | "
                      f"{_ratio(r['analog_ratio'])} | {_ratio(r['spike_ratio'])} |")
+    if any(r["analog_J"] is not None for r in comp["runs"]):
+        lines += ["", ANALOG_SCOPE]
     lines += ["", "Per layer (mean per inference; in parentheses, the ratio to the first run):",
               "", "| run | layer | input spikes | digital | analog |", "|---|---|---|---|---|"]
     for r in comp["runs"]:

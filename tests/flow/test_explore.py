@@ -142,6 +142,7 @@ def test_pareto_front_keeps_the_points_no_other_beats():
 def test_report_table_marks_the_fronts_and_failures(tmp_path):
     rows = [_row("a", 0.90, 5e-9, 3e-6), _row("b", 0.85, 2e-9, 4e-6, reg="m-ssr"),
             _row("x", 0, 0, 0, status="failed")]
+    rows[1]["analog_energy_J"] = 7.5e-10
     paths = write_report(rows, tmp_path, title="mnist 784-16-10")
     assert [p.name for p in paths] == ["explore.csv", "explore.md", "pareto.png"]
     table = list(csv.DictReader((tmp_path / "explore.csv").open()))
@@ -150,8 +151,11 @@ def test_report_table_marks_the_fronts_and_failures(tmp_path):
             ("x", "failed", "False", "False")]
     assert float(table[0]["energy_J"]) == 5e-9
     text = (tmp_path / "explore.md").read_text()
-    assert "| a | none | 0 | 0 | 0 | 8 | 64 | none | 8 | 8192 | done | 91.00 | 90.00 | 5 | 3 " \
-           "| 0.200 | 1000 | EL |" in text
+    assert "| a | none | 0 | 0 | 0 | 8 | 64 | none | 8 | 8192 | done | 91.00 | 90.00 | 5 | n/a " \
+           "| 3 | 0.200 | 1000 | EL |" in text
+    assert "| b | m-ssr | 0 | 0 | 0 | 8 | 64 | none | 8 | 8192 | done | 86.00 | 85.00 | 2 | " \
+           "0.75 | 4 |" in text
+    assert float(table[1]["analog_energy_J"]) == 7.5e-10 and table[0]["analog_energy_J"] == ""
     assert "| x | none | 0 | 0 | 0 | 8 | 64 | none | 8 | 8192 | failed: ValueError: bad / " \
            "worse |" in text
     assert "## Pareto front: accuracy against energy per inference\n\n| trial | integer " \
@@ -231,6 +235,30 @@ def test_cli_explore_refuses_a_folder_of_another_search(tmp_path, capsys):
                                        f"train.epochs = 2, not 1: its trials cannot join this "
                                        f"one; use another --out\n")
     assert sorted(out.iterdir()) == before
+
+
+def test_explore_reads_a_search_recorded_before_a_training_option_existed(tmp_path):
+    """Options added to ``ttfs train`` since a search was recorded take their defaults
+    (what the earlier code trained with); other settings must still match."""
+    from flow.explore import _check_shared
+
+    config = ExploreConfig(base=TrainConfig(arch=(784, 16, 10)))
+    held = config.shared()
+    for name in ("energy_target", "energy_analog", "augment_shift"):
+        del held["train"][name]
+    (tmp_path / "search.json").write_text(json.dumps(held))
+    _check_shared(tmp_path, config)
+    with pytest.raises(ValueError, match="train.energy_target = 'digital', not 'analog'"):
+        _check_shared(tmp_path, replace(config, base=TrainConfig(arch=(784, 16, 10),
+                                                                 energy_target="analog")))
+
+
+def test_explore_analog_model_is_checked_when_the_search_is_configured(tmp_path):
+    (tmp_path / "analog_energy.json").write_text('{"schema_version": 2}')
+    with pytest.raises(ValueError, match="analog_energy.json: not an analog energy model"):
+        ExploreConfig(analog_model=tmp_path)
+    with pytest.raises(FileNotFoundError, match="none.json not found"):
+        ExploreConfig(analog_model=tmp_path / "none.json")
 
 
 def _trained_run(path, metrics=None, **config):
@@ -350,3 +378,17 @@ def test_cli_explore_searches_on_local_ray_and_resumes(tmp_path, capsys, ray_tmp
     assert {p: p.stat().st_mtime_ns for p in (out / "train").glob("*/model.pt")} == trained
     assert finished_row(out / "trials" / trial, point) == row
     assert finished_row(out / "trials" / trial, replace(point, lanes=4)) is None
+
+    # priced with an analog model: the trial is priced again on its training and network
+    from hardware.spice.energy_model import AnalogEnergies, save
+
+    save(AnalogEnergies((0.0, 3e-15, 1.8), (4e-14, 0.0, 0.0), 1.2e-12, 5e-15, 3.7e-6, 3e-13,
+                        2.5e-13, 3.2e-16, {"name": "test", "dt_s": 1e-7}, {}), tmp_path / "a")
+    analog = replace(config, analog_model=tmp_path / "a")
+    assert finished_row(out / "trials" / trial, point, analog.analog_digest) is None
+    priced = run_trial(out, point, analog)
+    report = json.loads((out / "trials" / trial / "report.json").read_text())
+    assert priced["analog_energy_J"] == report["analog"]["energy_J"]["mean"] > 0
+    assert priced["energy_J"] == row["energy_J"] and priced["trained"] is False
+    assert finished_row(out / "trials" / trial, point, analog.analog_digest) == priced
+    assert finished_row(out / "trials" / trial, point) == priced

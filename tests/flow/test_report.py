@@ -89,3 +89,34 @@ def test_comparison_has_per_layer_ratios(reports):
     assert second["layers"][1]["input_spikes"] == docs[1]["counts"][1]["spikes"]
     assert second["layers"][0]["analog_J"] is None
     assert "| layer | input spikes | digital | analog |" in report.comparison_markdown(comp)
+
+
+def test_compare_prints_the_analog_energy_and_says_when_a_report_lacks_it(reports, tmp_path,
+                                                                          capsys):
+    import shutil
+
+    from hardware.spice.energy_model import AnalogEnergies, save
+
+    base, _ = reports
+    run = tmp_path / "a"
+    shutil.copytree(base / "a", run)
+    save(AnalogEnergies((0.0, 3e-15, 1.8), (4e-14, 0.0, 0.0), 1.2e-12, 5e-15, 3.7e-6, 3e-13,
+                        2.5e-13, 3.2e-16, {"name": "test", "dt_s": 1e-7}, {}), run)
+    args = ["compare", str(run), str(base / "b"), "--out", str(tmp_path / "cmp")]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert (f"{run}: analog_energy.json is newer than report.json: rerun `ttfs energy {run}` "
+            f"to price the analog neuron with it") in out
+    assert report.ANALOG_SCOPE not in out
+    root = next(base.parent.glob("data*"))  # the fixture's fake data set
+    report.write_report(energy_cmd.evaluate(run, samples=30, data_dir=root), run)
+    with pytest.raises(SystemExit):
+        cli.main(args)
+    out = capsys.readouterr().out
+    comp = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    analog = json.loads((run / "report.json").read_text())["analog"]["energy_J"]["mean"]
+    assert comp["runs"][0]["analog_J"] == analog > 0 and comp["runs"][1]["analog_J"] is None
+    assert f"| {report.joules(analog)} | 1.000 |" in out
+    assert report.ANALOG_SCOPE in out and "newer than report.json" not in out
