@@ -21,7 +21,11 @@ cost model, and the estimate's check against the report.
 The default core drops the updates of groups that cannot fire (docs/rtl.md, "Skipping
 groups that cannot fire"), so its state traffic depends on when which neuron can fire; the
 estimate prices the core without that skipping, an upper bound of the default core's
-energy (tests/flow/test_codesign.py checks both). Two more approximations, both upper
+energy (tests/flow/test_codesign.py checks both). :func:`skipping_saving_pJ` is what the
+skipping saves on given events (the access model priced with and without it), so that
+``estimate - saving`` estimates the default core; :func:`float_events` gives a float
+model's events for it. :func:`analog_values` reads the analog neuron's per-event energies
+(``analog_energy.json``) for the analog energy term (``model.energy_analog``). Two more approximations, both upper
 bounds, measured in docs/energy.md: an entry per spike
 (the core writes one entry per (step, group) with a spike, so two spikes of one group on
 one step share it), and cycles added per layer (layers run in lockstep, so a step lasts as

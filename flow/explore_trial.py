@@ -194,8 +194,9 @@ def run_trial(out, point, config):
     analog neuron's mean energy per inference, None when the trial folder holds no
     ``analog_energy.json``) with ``analog_model`` (:func:`digest` of that file),
     ``cosim`` (the counter check: ``passed``, ``failed`` or ``missing``), ``trained``
-    (whether this trial trained its network or found it trained) and the seconds each stage took in this trial
-    (``train_s`` and ``quantize_s`` include waiting for a trial that computes them).
+    (whether this trial trained its network or found it trained) and the seconds each
+    stage took in this trial (``train_s`` and ``quantize_s`` include waiting for a trial
+    that computes them).
     """
     from . import api
 
