@@ -44,7 +44,7 @@ ANALOG_FIELDS = ("sourcing_c0_J", "sourcing_c1_J", "sourcing_c2_V", "sinking_c0_
 #: calibration (``mapping.quantize.CLIP_PERCENTILES``) picked the 99.99th percentile for most
 #: layers of the trained networks measured in docs/energy.md, 100 for most others.
 CLIP_QUANTILE = 0.9999
-#: Per-layer working tensors ``[batch, n_out, n_in]`` are split to stay below this size.
+#: Working tensors ``[pairs, n_in]`` are split to stay below this many elements.
 _CHUNK_ELEMENTS = 1 << 23
 
 
@@ -142,16 +142,19 @@ def _input_steps(times, first, K, dt, softness):
     return safe / dt + 0.5, _fired(times, (K - 2) * dt, softness)
 
 
-def _charge_steps(weight, delivered, steps_in, end):
+def _charge_steps(weight, delivered, steps_in, end, neurons):
     """``sum_j delivered_j w_j (end_i - s_j)^+`` per sample and neuron ``[batch, n_out]``
-    for non-negative ``weight`` ``[n_out, n_in]``: the charge in weight-unit steps."""
-    chunk = max(1, _CHUNK_ELEMENTS // weight.numel())
-    out = []
-    for start in range(0, len(end), chunk):
-        rows = slice(start, start + chunk)
-        on = torch.relu(end[rows, :, None] - steps_in[rows, None, :]) * delivered[rows, None, :]
-        out.append(torch.einsum("boi,oi->bo", on, weight))
-    return torch.cat(out)
+    for non-negative ``weight`` ``[n_out, n_in]`` (the charge in weight-unit steps),
+    computed for the (sample, neuron) pairs where ``neurons`` is true, 0 elsewhere."""
+    rows, cols = torch.nonzero(neurons, as_tuple=True)
+    chunk = max(1, _CHUNK_ELEMENTS // weight.shape[1])
+    values = []
+    for start in range(0, len(rows), chunk):
+        r, o = rows[start:start + chunk], cols[start:start + chunk]
+        on = torch.relu(end[r, o][:, None] - steps_in[r]) * delivered[r]
+        values.append((on * weight[o]).sum(dim=1))
+    out = end.new_zeros(end.shape)
+    return out.index_put((rows, cols), torch.cat(values)) if values else out
 
 
 def layer_energy_J(inputs, output_times, weight, coefficients, *, t_max, threshold,
@@ -182,14 +185,18 @@ def layer_energy_J(inputs, output_times, weight, coefficients, *, t_max, thresho
     finite = torch.isfinite(output_times)
     end_fire = torch.clamp(torch.where(finite, output_times, torch.zeros_like(output_times))
                            / dt + 0.5, max=K - 1)
-    per_neuron = []
-    for end in (end_fire, torch.full_like(end_fire, K - 1)):
-        neuron = c.p_static_W * c.dt_s * (end + 1)
-        for (_, _, c2), mask in ((c.synop_sourcing, positive), (c.synop_sinking, negative)):
-            if c2 > 0:
-                neuron = neuron + c2 * charge_per_step * _charge_steps(
-                    weight.abs() * mask, delivered, steps_in, end)
-        per_neuron.append(neuron)
+    fire = c.p_static_W * c.dt_s * (end_fire + 1)
+    silent = torch.full_like(end_fire, c.p_static_W * c.dt_s * K)
+    for (_, _, c2), mask in ((c.synop_sourcing, positive), (c.synop_sinking, negative)):
+        if c2 > 0:
+            w = weight.abs() * mask
+            # only where the neuron spiked at all: elsewhere the fired branch weighs 0
+            fire = fire + c2 * charge_per_step * _charge_steps(w, delivered, steps_in,
+                                                               end_fire, finite)
+            # silent: every delivered input (step <= K - 2) flows until K - 1, two products
+            silent = silent + c2 * charge_per_step * (
+                (K - 1) * (delivered @ w.T) - (delivered * steps_in) @ w.T)
+    per_neuron = (fire, silent)
     spike = c.e_spike_J + c.e_spike_per_unit_J * units.sum(dim=1)
     fired = _fired(output_times, (K - 1) * dt, c.softness)
     return energy + (fired * (per_neuron[0] + spike) + (1 - fired) * per_neuron[1]).sum(dim=1)
