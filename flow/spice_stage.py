@@ -99,7 +99,7 @@ def simulate_spice(run_dir, config=SpiceConfig()):
     steps, labels = spice_cmd.input_spikes(run_dir, network, inputs=config.inputs,
                                            samples=config.samples, seed=config.seed,
                                            data_dir=config.data_dir)
-    with Simulator() as sim:
+    with Simulator(timeout_s=600) as sim:
         records = validation.validate(network, config.layer, neurons, steps, sim,
                                       level=config.level, samples=labels)
         summary = validation.summarize(records)

@@ -10,9 +10,10 @@ Counted from the transistor-level circuit of :mod:`hardware.spice.netlist` (its 
   transistors, but is counted in full here);
 * each weight bit is a 6T SRAM cell of :data:`SRAM_BIT_M2`.
 
-A synapse has two DACs (sourcing, sinking) of ``2^(bits-1) - 1`` unit sources, each DAC a
-spike switch, an output cascode and ``bits - 1`` branch-select switches, plus ``bits`` weight
-bits. A neuron adds its capacitor, comparator (8 devices and an inverter), window gate (an
+A synapse has two DACs (sourcing, sinking) of ``2^(bits-1) - 1`` unit sources, each with
+its own spike switch (a branch's switch scales with its units), each DAC an output cascode
+and ``bits - 1`` branch-select switches, plus ``bits`` weight bits. A neuron adds its
+capacitor, comparator (8 devices and an inverter), window gate (an
 inverter and a NOR2), latch (two NOR2), reset gate and bias-line gates and buffers (counted
 for the largest bias gates, one per 32 weight units of each polarity).
 """
@@ -40,10 +41,10 @@ def synapse(weight_bits, tech=DEFAULT):
         raise ValueError(f"weight_bits must be an integer of at least 2, not {weight_bits!r}")
     units = (1 << (weight_bits - 1)) - 1
     per_dac = (units * device_m2(tech.w_cs_m, tech.l_cs_m, tech)
-               + device_m2(tech.w_spike_m, tech.l_min_m, tech)
+               + units * device_m2(tech.w_spike_m, tech.l_min_m, tech)
                + device_m2(tech.w_cas_m, tech.l_cas_m, tech)
                + (weight_bits - 1) * device_m2(tech.w_min_m, tech.l_min_m, tech))
-    transistors = 2 * (units + 2 + weight_bits - 1) + 6 * weight_bits
+    transistors = 2 * (2 * units + 1 + weight_bits - 1) + 6 * weight_bits
     return {"transistors": transistors,
             "area_m2": 2 * per_dac + weight_bits * SRAM_BIT_M2}
 
@@ -54,8 +55,9 @@ def neuron(n_in, weight_bits, tech=DEFAULT):
         raise ValueError(f"n_in must be at least 1, not {n_in}")
     wn, wp, l = tech.w_min_m, 4 * tech.w_min_m, tech.l_min_m
     inverter = device_m2(wn, l, tech) + device_m2(wp, l, tech)
-    comparator = (6 * device_m2(2 * wn, l, tech) + device_m2(4 * wn, l, tech)
-                  + device_m2(2 * wn, l, tech) + inverter)
+    comparator = (2 * device_m2(tech.w_pair_m, tech.l_pair_m, tech)
+                  + 2 * device_m2(tech.w_mirror_m, tech.l_mirror_m, tech)
+                  + 3 * device_m2(2 * wn, l, tech) + device_m2(4 * wn, l, tech) + inverter)
     # the window gate (an inverter and a NOR) and the latch (two NORs); a NOR2 has the
     # devices of two inverters
     latch = inverter + 2 * inverter + 2 * 2 * inverter

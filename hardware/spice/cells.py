@@ -80,6 +80,10 @@ class Comparator(SubCircuitFactory):
     ``bias`` and lowering ``sleepb`` turns it off with ``outb`` held low: the sleep device
     must only ever reinforce a decision to fire, or the latch could hang half-way.
 
+    The pair (``w_pair_m x l_pair_m``) and the mirror (``w_mirror_m x l_mirror_m``) are
+    minimum devices: their offset (:func:`hardware.spice.mismatch.comparator_offset_V`) is
+    18.7 mV, and larger ones change the comparator's dynamics (see ``docs/spice.md``).
+
     With a ``suffix`` the subcircuit ``comparator<suffix>`` gives each of its eight devices
     ``1`` to ``8`` its own model card, ``<model><suffix><device>`` (``nsw_c1``, ...).
     """
@@ -91,11 +95,12 @@ class Comparator(SubCircuitFactory):
         self.NAME = "comparator" + suffix
         super().__init__()
         w, l = 2 * tech.w_min_m, tech.l_min_m
+        wi, li, wm, lm = tech.w_pair_m, tech.l_pair_m, tech.w_mirror_m, tech.l_mirror_m
         for name, d, g, s, b, model, width, length in (
-                ("1", "o1", "inp", "tail", self.gnd, "nsw", w, l),
-                ("2", "d2", "inn", "tail", self.gnd, "nsw", w, l),
-                ("3", "d2", "d2", "vdd", "vdd", "psw", w, l),
-                ("4", "o1", "d2", "vdd", "vdd", "psw", w, l),
+                ("1", "o1", "inp", "tail", self.gnd, "nsw", wi, li),
+                ("2", "d2", "inn", "tail", self.gnd, "nsw", wi, li),
+                ("3", "d2", "d2", "vdd", "vdd", "psw", wm, lm),
+                ("4", "o1", "d2", "vdd", "vdd", "psw", wm, lm),
                 ("5", "tail", "bias", self.gnd, self.gnd, "nsw", w, l),
                 ("6", "o2", "o1", "vdd", "vdd", "psw", 2 * w, l),
                 ("7", "o2", "bias", self.gnd, self.gnd, "nsw", w, l),
@@ -107,11 +112,15 @@ class Comparator(SubCircuitFactory):
 
 class SourcingSynapse(SubCircuitFactory):
     """The positive DACs of ``switches`` synapses that spike together, ``units`` weight
-    units in all. Per synapse a PMOS spike switch (on while ``gate`` is low) from ``vdd`` to
-    the sources ``s`` of its DAC's unit current sources (a branch of bit ``b`` is ``2^b`` of
-    them; the weight bits select branches statically, and their select switches, on through
-    the window, are not modelled), whose drains ``x`` meet at the source of one PMOS output
-    cascode (gate ``cbias``) on the membrane. Switching the sources keeps the switch's charge
+    units in all. The DAC's unit current sources (a branch of bit ``b`` is ``2^b`` of them;
+    the weight bits select branches statically, and their select switches, on through the
+    window, are not modelled) have their sources ``s`` connected to ``vdd`` by PMOS spike
+    switches (on while ``gate`` is low) scaled with the branch, one ``w_spike_m`` device per
+    unit: every unit then sees the same drop ``I_unit R_on`` in its source, a gain error the
+    same for every weight that the per-layer trim takes out (one switch per synapse, whose
+    drop grows with the weight, made a 127-unit DAC 0.5 % weaker per unit than an 8-unit
+    one). Their drains ``x`` meet at the source of one PMOS output cascode (gate ``cbias``)
+    on the membrane. Switching the sources keeps the switch's charge
     on the supply side: when the switch opens the DAC and the cascode cut off with ``x`` a
     few tens of millivolts below its working point, so closing it dumps next to nothing on
     the membrane.
@@ -126,7 +135,7 @@ class SourcingSynapse(SubCircuitFactory):
         self.NAME = "syn_p" + suffix
         super().__init__(units=1, switches=1)
         mos(self, "sw", "s", "gate", "vdd", "vdd", "psw" + suffix, tech.w_spike_m,
-            tech.l_min_m, tech, "{switches}")
+            tech.l_min_m, tech, "{units}")
         mos(self, "cs", "x", "bias", "s", "vdd", "pcs" + suffix, tech.w_cs_m, tech.l_cs_m,
             tech, "{units}")
         mos(self, "cas", "mem", "cbias", "x", "vdd", "pcas" + suffix, tech.w_cas_m,
@@ -134,9 +143,9 @@ class SourcingSynapse(SubCircuitFactory):
 
 
 class SinkingSynapse(SubCircuitFactory):
-    """The negative DACs of ``switches`` synapses: per synapse an NMOS spike switch (on while
-    ``gate`` is high) from ground to its NMOS unit current sources and one NMOS output
-    cascode on the membrane (``suffix`` as for :class:`SourcingSynapse`)."""
+    """The negative DACs of ``switches`` synapses: NMOS spike switches (on while ``gate`` is
+    high, one per unit) from ground to the NMOS unit current sources, and per synapse one NMOS
+    output cascode on the membrane (``suffix`` as for :class:`SourcingSynapse`)."""
 
     NAME = "syn_n"
     NODES = ("bias", "cbias", "gate", "mem")
@@ -145,7 +154,7 @@ class SinkingSynapse(SubCircuitFactory):
         self.NAME = "syn_n" + suffix
         super().__init__(units=1, switches=1)
         mos(self, "sw", "s", "gate", self.gnd, self.gnd, "nsw" + suffix, tech.w_spike_m,
-            tech.l_min_m, tech, "{switches}")
+            tech.l_min_m, tech, "{units}")
         mos(self, "cs", "x", "bias", "s", self.gnd, "ncs" + suffix, tech.w_cs_m, tech.l_cs_m,
             tech, "{units}")
         mos(self, "cas", "mem", "cbias", "x", self.gnd, "ncas" + suffix, tech.w_cas_m,

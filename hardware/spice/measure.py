@@ -132,7 +132,8 @@ def trim(neuron, level, sim, tech=DEFAULT):
     (:mod:`hardware.spice.calibration`); None at the behavioral level."""
     if level != "transistor":
         return None
-    return calibration.trim(len(neuron.weights), sim, tech)
+    return calibration.trim(len(neuron.weights), sim, tech, neuron.threshold,
+                            calibration.onset_weight(np.abs(neuron.weights).max(initial=1)))
 
 
 def waveforms(neuron, level, sim, tech=DEFAULT, *, end_step=None,

@@ -8,8 +8,9 @@ DAC and a threshold error for every neuron (Pelgrom's law, coefficients below):
   ``e ~ N(0, sigma_unit / sqrt(|w|))`` (independent unit devices average) and
   ``sigma_unit^2 = (2 A_VT / (V_ov sqrt(W L)))^2 + (A_beta / sqrt(W L))^2`` (a saturated
   device: ``dI/I = -(g_m/I) dV_T + d beta / beta`` with ``g_m/I = 2/V_ov``);
-* the comparator's input pair (``2 w_min x l_min``) has an offset ``sqrt(2) A_VT /
-  sqrt(W L)``; over the threshold voltage ``V_th`` it is a relative threshold error.
+* the comparator has an input-referred offset from its pair and mirror
+  (:func:`comparator_offset_V`); over the threshold voltage ``V_th`` it is a relative
+  threshold error.
 
 The network is then the integer network with real-valued weights ``w (1 + e)`` and
 thresholds ``theta (1 + d)``, run on the integer grid with the membrane floor
@@ -51,10 +52,31 @@ def unit_sigma(i_unit_A, polarity, tech=DEFAULT, coefficients=PELGROM_180NM):
                       coefficients.a_beta_m / math.sqrt(area))
 
 
+def comparator_offset_V(tech=DEFAULT, coefficients=PELGROM_180NM):
+    """Standard deviation of the comparator's input-referred offset (V): the first stage
+    (an NMOS pair ``w_pair_m x l_pair_m``, a PMOS mirror ``w_mirror_m x l_mirror_m``, each
+    side at ``i_tail_A / 2``) referred to its input,
+
+        sigma^2 = 2 sigma_VT,n^2 + 2 sigma_VT,p^2 (g_m,p / g_m,n)^2
+                  + (V_ov,n / 2)^2 (2 sigma_beta,n^2 + 2 sigma_beta,p^2),
+
+    with ``sigma_VT = A_VT / sqrt(W L)``, ``sigma_beta = A_beta / sqrt(W L)`` and the square
+    law's ``g_m,p / g_m,n = sqrt(beta_p / beta_n)`` (the second stage's offset, divided by
+    the first stage's gain, is neglected)."""
+    n, p = tech.model("nsw"), tech.model("psw")
+    area_n, area_p = tech.w_pair_m * tech.l_pair_m, tech.w_mirror_m * tech.l_mirror_m
+    beta_n = n.kp_A_per_V2 * tech.w_pair_m / tech.l_pair_m
+    beta_p = p.kp_A_per_V2 * tech.w_mirror_m / tech.l_mirror_m
+    v_ov = n.overdrive_V(tech.i_tail_A / 2, tech.w_pair_m, tech.l_pair_m)
+    a_vt, a_beta = coefficients.a_vt_Vm, coefficients.a_beta_m
+    return math.sqrt(2 * a_vt ** 2 / area_n + 2 * a_vt ** 2 / area_p * beta_p / beta_n
+                     + (v_ov / 2) ** 2 * (2 * a_beta ** 2 / area_n + 2 * a_beta ** 2 / area_p))
+
+
 def threshold_sigma(tech=DEFAULT, coefficients=PELGROM_180NM):
-    """Relative threshold spread from the comparator's input-pair offset."""
-    area = 2 * tech.w_min_m * tech.l_min_m
-    return math.sqrt(2) * coefficients.a_vt_Vm / math.sqrt(area) / tech.v_swing_V
+    """Relative threshold spread from the comparator's offset
+    (:func:`comparator_offset_V` over ``V_th``)."""
+    return comparator_offset_V(tech, coefficients) / tech.v_swing_V
 
 
 def draw_layer(layer, i_unit_A, rng, tech=DEFAULT, coefficients=PELGROM_180NM):

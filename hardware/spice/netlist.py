@@ -66,6 +66,9 @@ COMPARATOR_SUFFIX = "_c"
 #: membrane's crossing of the threshold itself lies on the unperturbed ramp.
 BEHAVIORAL_TRIP = 1e-3
 
+#: Spike-switch gate width (m) that one inverter unit of a spike driver drives.
+DRIVER_SWITCH_WIDTH_M = 16e-6
+
 #: Conductance of the behavioral floor clamp (S): the membrane settles 0.5 mV below the
 #: floor against 5 uA of sinking current.
 BEHAVIORAL_FLOOR_S = 1e-2
@@ -205,8 +208,7 @@ def transistor(neuron, tech=DEFAULT, trim=None, *, cards=()):
     _mos(c, "rstn", "mem", "rst", "vrest", c.gnd, "nsw", tech.w_reset_m, tech.l_min_m, tech)
     _mos(c, "rstp", "mem", "rstb", "vrest", "vdd", "psw", tech.w_reset_m, tech.l_min_m, tech)
     _add_decision(c, neuron, tech, comparator.NAME)
-    _add_synapses(c, neuron, tech, bias, 0.0 if trim is None else trim.spike_advance_s,
-                  own=bool(cards))
+    _add_synapses(c, neuron, tech, bias, trim, own=bool(cards))
     return c
 
 
@@ -248,12 +250,13 @@ def _dac_groups(neuron, own):
     return groups
 
 
-def _add_synapses(c, neuron, tech, bias, advance_s, own=False):
-    """Spike drivers (one per step and polarity, powered from ``vdrv``) and DACs.
+def _add_synapses(c, neuron, tech, bias, trim, own=False):
+    """Spike drivers (one per step and polarity, powered from ``vdrv``, advanced by the
+    :class:`Trim`'s ``advance_s`` of their polarity) and DACs.
 
     The DACs of all synapses that spike at the same step with the same sign share every
     terminal (bias, switch gate, membrane), so they are one instance with the summed unit
-    count and one switch per synapse: for identical devices in parallel this is exact, and it
+    count (and as many unit switches): for identical devices in parallel this is exact, and it
     keeps the matrix small (with ``own``, for per-device cards, each is its own instance).
     Every other DAC (the unused polarity of each synapse, zero weights, synapses that never
     spike in the window) keeps its switch open; they form one instance per polarity of one
@@ -263,8 +266,8 @@ def _add_synapses(c, neuron, tech, bias, advance_s, own=False):
     groups = _dac_groups(neuron, own)
     start = dac_rest_voltages(bias, tech)
     drivers = {}
-    for (step, sinking, _), (_, count) in groups.items():
-        drivers[(step, sinking)] = drivers.get((step, sinking), 0) + count
+    for (step, sinking, _), (units, _) in groups.items():
+        drivers[(step, sinking)] = drivers.get((step, sinking), 0) + units
     ics = []
     for (step, sinking, j), (units, count) in sorted(groups.items()):
         pol = "n" if sinking else "p"
@@ -274,8 +277,9 @@ def _add_synapses(c, neuron, tech, bias, advance_s, own=False):
         else:
             name, gate = f"{pol}{step}", f"{'sp' if sinking else 'sb'}{step}"
             if (step, sinking) in drivers:
+                advance = 0.0 if trim is None else trim.advance_s(sinking)
                 _spike_driver(c, tech, gate, step, sinking, drivers.pop((step, sinking)),
-                              advance_s, neuron.steps)
+                              advance, neuron.steps)
         cell = factory.NAME if j < 0 else factory(tech, f"_{j}")
         if j >= 0:
             name += f"_{j}"
@@ -289,13 +293,15 @@ def _add_synapses(c, neuron, tech, bias, advance_s, own=False):
         c.raw_spice += ".ic " + " ".join(ics) + "\n"
 
 
-def _spike_driver(c, tech, node, step, active_high, switches, advance_s, steps):
+def _spike_driver(c, tech, node, step, active_high, units, advance_s, steps):
     """An ideal spike waveform buffered by a tapered inverter pair powered from ``vdrv``
-    (sized for ``switches`` spike-switch gates), so the energy of driving them is measured."""
+    (sized for the spike switches of ``units`` unit sources, one inverter unit per
+    :data:`DRIVER_SWITCH_WIDTH_M` of switch gate), so the energy of driving them is
+    measured."""
     c.PieceWiseLinearVoltageSource(node + "_in", node + "_in", c.gnd,
                                    values=_spike_wave(tech, step, active_high, steps,
                                                       advance_s))
-    last = max(1, -(-switches // 8))
+    last = max(1, int(np.ceil(units * tech.w_spike_m / DRIVER_SWITCH_WIDTH_M)))
     first = max(1, int(np.ceil(np.sqrt(last))))
     c.X(node + "_a", Inverter.NAME, "vdrv", node + "_in", node + "_mid", units=first)
     c.X(node + "_b", Inverter.NAME, "vdrv", node + "_mid", node, units=last)

@@ -31,15 +31,25 @@ _ERROR = re.compile(r"error|too small|aborted|singular|fatal|not parsed|unknown|
                     re.IGNORECASE)
 
 
+#: ngspice's ``gmin``, the conductance it puts across every junction (default 1e-12 S).
+#: The default is a leak: the membrane carries two cascode drains per synapse, so at 784
+#: inputs 1568 of them, 0.6 nA at mid-swing, twice a unit current of the 8-bit headline
+#: network (0.31 nA), with a voltage dependence no trim takes out. 1e-18 S leaks less than
+#: the junctions themselves (``js_A_per_m2``: 1e-17 A per unit drain).
+GMIN_S = 1e-18
+
+
 def deck(circuit, *, step_s, end_s, uic=False, save=(), options=None):
     """The full deck text of a transient of ``circuit`` (a PySpice ``Circuit`` or its text).
 
     ``save`` lists the vectors to keep (``"v(mem)"``, ``"i(vdd)"``); by default ngspice
-    keeps every node voltage and source current. ``options`` is a dict of ``.options``.
+    keeps every node voltage and source current. ``options`` is a dict of ``.options``,
+    on top of ``gmin`` = :data:`GMIN_S`.
     """
     if not (0 < step_s < end_s):
         raise ValueError(f"need 0 < step_s < end_s, got step_s={step_s}, end_s={end_s}")
     lines = [str(circuit).rstrip("\n")]
+    options = {"gmin": GMIN_S, **(options or {})}
     if options:
         lines.append(".options " + " ".join(f"{k}={v}" for k, v in options.items()))
     if save:

@@ -63,7 +63,7 @@ def membrane_parasitics(neuron, tech=DEFAULT):
     charge = 0.0
     for model, w, count in (("ncas", tech.w_cas_m, n_in), ("pcas", tech.w_cas_m, n_in),
                             ("nsw", tech.w_reset_m, 1), ("psw", tech.w_reset_m, 1),
-                            ("nsw", 2 * tech.w_min_m, 1)):
+                            ("nsw", tech.w_pair_m, 1)):
         card = tech.model(model)
         if card.polarity == "nmos":
             q = (card.junction_charge_C(hi, area(w), perim(w))
@@ -94,20 +94,31 @@ class Trim:
     Members
     -------
     charge_C : charge from rest to the threshold, sets the unit current
-    comparator_offset_V : the comparator's reference sits this far below the threshold,
-        the overdrive its finite gain needs before the latch sets
-    spike_advance_s : the spike drivers switch this much before ``(s + 1) dt_s``: the time a
-        synapse's cascode node takes to reach its working point
+    comparator_offset_V : the comparator's reference sits this far below the threshold: the
+        static overdrive its finite gain needs before the latch sets (on any ramp)
+    comparator_delay_s : the comparator's and latch's delay once that overdrive is reached:
+        a time, so it is trimmed as one (every spike driver switches this much earlier), not
+        as a voltage, which would be worth more time on a slower ramp
     source_ratio, sink_ratio : measured over designed unit current of the sourcing and the
         sinking DACs with the untrimmed biases (a chip trims each polarity's bias)
+    source_advance_s, sink_advance_s : the spike drivers of each polarity switch this much
+        earlier besides: the time a DAC's cascode node takes to reach its working point
+        (the charge it keeps, over the DAC's current)
     """
 
     charge_C: float
     comparator_offset_V: float = 0.0
-    spike_advance_s: float = 0.0
+    comparator_delay_s: float = 0.0
     source_ratio: float = 1.0
     sink_ratio: float = 1.0
+    source_advance_s: float = 0.0
+    sink_advance_s: float = 0.0
 
+    def advance_s(self, sinking):
+        """How much earlier than ``(s + 1) dt_s`` the spike drivers of the sinking (or
+        sourcing) DACs switch."""
+        return self.comparator_delay_s + (self.sink_advance_s if sinking
+                                          else self.source_advance_s)
 
 
 def dac_rest_voltages(bias, tech):

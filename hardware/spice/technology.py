@@ -41,6 +41,8 @@ class MosModel:
     cj_F_per_m2, mj : zero-bias bottom junction capacitance per area, grading coefficient
     cjsw_F_per_m, mjsw : zero-bias sidewall junction capacitance per perimeter, grading
     pb_V : junction built-in potential
+    js_A_per_m2 : junction saturation current per diffusion area (so a junction's leakage
+        scales with its area; without it level 1 gives every junction 1e-14 A)
     """
 
     name: str
@@ -59,6 +61,7 @@ class MosModel:
     cjsw_F_per_m: float = 1.91e-10
     mjsw: float = 0.137
     pb_V: float = 0.8
+    js_A_per_m2: float = 1e-4
 
     def __post_init__(self):
         if self.polarity not in ("nmos", "pmos"):
@@ -76,7 +79,8 @@ class MosModel:
                 "lambda": self.lambda_per_V, "gamma": self.gamma_sqrtV, "phi": self.phi_V,
                 "tox": self.tox_m, "cgso": self.cgso_F_per_m, "cgdo": self.cgdo_F_per_m,
                 "cgbo": self.cgbo_F_per_m, "cj": self.cj_F_per_m2, "mj": self.mj,
-                "cjsw": self.cjsw_F_per_m, "mjsw": self.mjsw, "pb": self.pb_V}
+                "cjsw": self.cjsw_F_per_m, "mjsw": self.mjsw, "pb": self.pb_V,
+                "js": self.js_A_per_m2}
 
     def junction_charge_C(self, reverse_V, area_m2, perimeter_m):
         """Depletion charge of a drain junction of ``area_m2`` and ``perimeter_m`` at
@@ -127,7 +131,8 @@ GENERIC_180NM_MODELS = (
 
 _POSITIVE = ("vdd_V", "c_mem_F", "dt_s", "v_swing_V", "v_floor_V", "edge_s", "reset_s",
              "readout_s", "c_load_F", "i_tail_A", "l_min_m", "w_min_m", "l_diff_m", "l_cs_m",
-             "w_cs_m", "l_cas_m", "w_cas_m", "w_spike_m", "w_reset_m", "cascode_margin_V")
+             "w_cs_m", "l_cas_m", "w_cas_m", "w_spike_m", "w_reset_m", "cascode_margin_V",
+             "w_pair_m", "l_pair_m", "w_mirror_m", "l_mirror_m")
 
 
 @dataclass(frozen=True)
@@ -157,9 +162,13 @@ class Technology:
     l_diff_m : length of a contacted source/drain diffusion (gives AD/AS/PD/PS)
     l_cs_m, w_cs_m : length and width of one unit current-source device of a DAC branch
     l_cas_m, w_cas_m : length and width of a synapse's output cascode (one per DAC)
-    w_spike_m : width of a synapse's spike switch
+    w_spike_m : width of the spike switch of one unit current source (a DAC branch's switch
+        is scaled with its units)
     w_reset_m : width of the two devices of the membrane's reset transmission gate
     cascode_margin_V : how far the current-source device sits beyond the edge of saturation
+    w_pair_m, l_pair_m : the comparator's NMOS input pair (its offset:
+        :func:`hardware.spice.mismatch.comparator_offset_V`)
+    w_mirror_m, l_mirror_m : the comparator's PMOS mirror load
     characterization_threshold : integer threshold at which per-event energies are measured
     """
 
@@ -182,10 +191,14 @@ class Technology:
     l_cs_m: float = 8e-6
     w_cs_m: float = 0.22e-6
     l_cas_m: float = 0.5e-6
-    w_cas_m: float = 0.3e-6
-    w_spike_m: float = 2e-6
+    w_cas_m: float = 1e-6
+    w_spike_m: float = 0.22e-6
     w_reset_m: float = 0.22e-6
     cascode_margin_V: float = 0.1
+    w_pair_m: float = 1e-6
+    l_pair_m: float = 0.18e-6
+    w_mirror_m: float = 1e-6
+    l_mirror_m: float = 0.18e-6
     characterization_threshold: int = 256
 
     def __post_init__(self):

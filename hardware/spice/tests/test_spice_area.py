@@ -6,10 +6,10 @@ from hardware.spice.technology import DEFAULT
 
 
 def test_area_synapse_counts_its_devices():
-    # 6 bits: two DACs of 31 unit sources, a switch, a cascode and 5 select switches each,
-    # and six 6T weight bits
+    # 6 bits: two DACs of 31 unit sources and their 31 unit switches, a cascode and 5
+    # select switches each, and six 6T weight bits
     s = area.synapse(6)
-    assert s["transistors"] == 2 * (31 + 2 + 5) + 36
+    assert s["transistors"] == 2 * (31 + 31 + 1 + 5) + 36
     unit = area.device_m2(DEFAULT.w_cs_m, DEFAULT.l_cs_m)
     assert s["area_m2"] > 62 * unit + 6 * area.SRAM_BIT_M2
     assert area.synapse(8)["area_m2"] > 3 * s["area_m2"]

@@ -24,9 +24,15 @@ def test_mismatch_pelgrom_sigmas_by_hand():
     assert mismatch.unit_sigma(7e-9, "p", coefficients=c) == pytest.approx(expected)
     # the NMOS unit has half the overdrive (4x the k'): a larger V_T term
     assert mismatch.unit_sigma(7e-9, "n") > mismatch.unit_sigma(7e-9, "p")
-    assert mismatch.threshold_sigma() == pytest.approx(
-        math.sqrt(2) * 5e-9 / math.sqrt(2 * DEFAULT.w_min_m * DEFAULT.l_min_m)
-        / DEFAULT.v_swing_V)
+    # the comparator: the pair's V_T terms dominate; the mirror's (g_m half the pair's)
+    # adds a quarter in square, the beta terms a few per cent
+    pair = math.sqrt(2) * 5e-9 / math.sqrt(DEFAULT.w_pair_m * DEFAULT.l_pair_m)
+    offset = mismatch.comparator_offset_V()
+    assert math.hypot(pair, pair / 2) < offset < 1.15 * pair
+    assert mismatch.threshold_sigma() == pytest.approx(offset / DEFAULT.v_swing_V)
+    # Pelgrom: 16x the area of pair and mirror, a quarter of the offset
+    large = DEFAULT.with_(w_pair_m=4e-6, l_pair_m=0.72e-6, w_mirror_m=4e-6, l_mirror_m=0.72e-6)
+    assert mismatch.comparator_offset_V(large) == pytest.approx(offset / 4, rel=0.05)
 
 
 def test_mismatch_draws_average_over_units():

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.ngspice
 
 @pytest.fixture(scope="module")
 def sim():
-    with simulator.Simulator(timeout_s=60) as s:
+    with simulator.Simulator(timeout_s=300) as s:
         yield s
 
 
@@ -79,6 +79,35 @@ def test_spice_transistor_784_inputs_fire_on_time(sim):
     assert math.isfinite(m.model_step)
     assert abs(m.error_steps) < 0.5
     assert m.energy_J > m.energy_to_fire_J > 0
+
+
+def cancelling_neuron(rng, n_in=100, steps=256):
+    """8-bit weights distributed like the trained headline network's (Laplacian, mean |w|
+    about 20, clipped to 127) whose sum is at least 20 times smaller than their summed
+    magnitude, crossing late in a 256-step window: a slope error of 1e-3 between the
+    polarities moves such a crossing by several steps."""
+    while True:
+        w = np.clip(np.round(rng.laplace(0.0, 20.0, n_in)), -127, 127).astype(np.int64)
+        s = rng.integers(0, 40, n_in)
+        net = int(w.sum())
+        if net <= 0 or np.abs(w).sum() < 20 * net:
+            continue
+        threshold = int(net * rng.uniform(150, 230) - (w * s).sum())
+        if threshold < 1:
+            continue
+        neuron = netlist.Neuron(w, s, threshold, steps)
+        grid = np.arange(0, int(min(neuron.crossing(), steps - 1)) + 1)
+        if ramp.potential(w, s, grid, steps).min(initial=0) >= -2 * threshold:
+            return neuron
+
+
+def test_spice_transistor_cancelling_inputs_late_in_a_long_window_fire_on_time(sim):
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        neuron = cancelling_neuron(rng)
+        assert 150 < neuron.crossing() < 255
+        m = measure.simulate(neuron, "transistor", sim)
+        assert abs(m.error_steps) < 0.5, m
 
 
 def test_spice_transistor_fires_once_and_stops_drawing(sim):

@@ -25,8 +25,8 @@ def test_sizing_membrane_parasitics_grow_with_the_fan_in():
         return sizing.membrane_parasitics(netlist.Neuron(np.ones(n, dtype=np.int64),
                                                          np.zeros(n, dtype=np.int64), 1, 2))
     per_input = (charge(101) - charge(1)) / 100
-    # two cascode drains of 0.3 um: junction + overlap, about 0.7 fF each over 0.25 V
-    assert 0.2e-15 < per_input < 0.5e-15
+    # two cascode drains of 1 um: junction + overlap, about 1.7 fF each over 0.25 V
+    assert 0.7e-15 < per_input < 1.0e-15
     assert charge(1) < 0.01 * DEFAULT.c_mem_F * DEFAULT.v_swing_V
 
 
