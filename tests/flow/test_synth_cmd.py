@@ -1,7 +1,6 @@
 """``ttfs synth`` on a saved random network: export when missing, files written, exit codes."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -14,12 +13,6 @@ from hardware.rtl.top import NetworkTop
 from mapping import network as network_io
 
 
-def _ttfs(*args):
-    result = subprocess.run([sys.executable, "-m", "flow", *map(str, args)],
-                            capture_output=True, text=True)
-    return result.returncode, result.stdout, result.stderr
-
-
 @pytest.fixture
 def run_dir(tmp_path):
     network = random_network(CaseSpec((6, 4, 2), weight_bits=4, steps=4, seed=61))
@@ -28,8 +21,8 @@ def run_dir(tmp_path):
 
 
 @pytest.mark.yosys
-def test_synth_cmd_exports_the_verilog_then_writes_the_summary(run_dir):
-    status, out, err = _ttfs("synth", run_dir, "--target", "generic")
+def test_synth_cmd_exports_the_verilog_then_writes_the_summary(run_dir, ttfs_subprocess):
+    status, out, err = ttfs_subprocess("synth", run_dir, "--target", "generic")
     assert status == 0, err
     assert (run_dir / "verilog" / "ttfs_top.v").is_file()   # exported first, default lanes
     doc = json.loads((run_dir / "synth.json").read_text())
@@ -46,8 +39,8 @@ def test_synth_cmd_exports_the_verilog_then_writes_the_summary(run_dir):
 
 @pytest.mark.yosys
 @pytest.mark.nextpnr
-def test_synth_cmd_places_routes_packs_and_feeds_the_energy_clock(run_dir):
-    status, out, err = _ttfs("synth", run_dir, "--target", "ice40", "--device", "up5k")
+def test_synth_cmd_places_routes_packs_and_feeds_the_energy_clock(run_dir, ttfs_subprocess):
+    status, out, err = ttfs_subprocess("synth", run_dir, "--target", "ice40", "--device", "up5k")
     assert status == 0, err
     doc = json.loads((run_dir / "synth.json").read_text())
     bitstream = run_dir / doc["bitstream"]
@@ -70,36 +63,36 @@ def test_synth_cmd_places_routes_packs_and_feeds_the_energy_clock(run_dir):
 
 
 @pytest.mark.yosys
-def test_synth_cmd_fails_with_exit_1_on_a_latch(run_dir):
+def test_synth_cmd_fails_with_exit_1_on_a_latch(run_dir, ttfs_subprocess):
     verilog, _ = write_verilog(NetworkTop(network_io.load(run_dir), lanes=2), run_dir / "verilog")
     source = verilog.read_text()
     end = source.index("endmodule")
     verilog.write_text(source[:end] + "  reg hold;\n  always @* if (rst) hold = clk;\n"
                        + source[end:])
-    status, out, err = _ttfs("synth", run_dir, "--target", "ice40")
+    status, out, err = ttfs_subprocess("synth", run_dir, "--target", "ice40")
     assert status == 1
     assert err.count("\n") == 1 and err.startswith("ttfs synth: 1 latch(es) inferred")
     assert not (run_dir / "synth.json").exists()
     assert (run_dir / "synth" / "ice40" / "yosys.log").is_file()
 
 
-def test_synth_cmd_reports_a_device_of_another_target_in_one_line(run_dir):
-    status, _, err = _ttfs("synth", run_dir, "--target", "ecp5", "--device", "up5k")
+def test_synth_cmd_reports_a_device_of_another_target_in_one_line(run_dir, ttfs_subprocess):
+    status, _, err = ttfs_subprocess("synth", run_dir, "--target", "ecp5", "--device", "up5k")
     assert status == 2
     assert err == ("ttfs: error: device for ecp5 must be one of 12k, 25k, 45k, 85k, "
                    "not 'up5k'\n")
 
 
-def test_synth_cmd_reports_a_missing_run(tmp_path):
-    status, _, err = _ttfs("synth", tmp_path / "nothing")
+def test_synth_cmd_reports_a_missing_run(tmp_path, ttfs_subprocess):
+    status, _, err = ttfs_subprocess("synth", tmp_path / "nothing")
     assert status == 2 and "nothing: no such run directory" in err
 
 
-def test_synth_cmd_refuses_an_export_older_than_the_network(run_dir):
+def test_synth_cmd_refuses_an_export_older_than_the_network(run_dir, ttfs_subprocess):
     verilog, _ = write_verilog(NetworkTop(network_io.load(run_dir), lanes=2), run_dir / "verilog")
     later = verilog.stat().st_mtime + 5
     os.utime(run_dir / "network.json", (later, later))   # quantized again after the export
-    status, out, err = _ttfs("synth", run_dir, "--target", "generic")
+    status, out, err = ttfs_subprocess("synth", run_dir, "--target", "generic")
     assert status == 2 and err.count("\n") == 1
     assert err == (f"ttfs: error: {verilog} is older than {run_dir / 'network.json'}: it may "
                    f"hold an earlier network; rerun `ttfs export-verilog {run_dir}` (with the "

@@ -1,7 +1,5 @@
 """``ttfs export-verilog`` on a saved random network, and its usage errors."""
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -9,12 +7,6 @@ from hardware.rtl.cases import CaseSpec, random_network
 from mapping import allocation as allocation_io
 from mapping import network as network_io
 from mapping.allocation import CoreLimits, allocate
-
-
-def _ttfs(*args):
-    result = subprocess.run([sys.executable, "-m", "flow", *map(str, args)],
-                            capture_output=True, text=True)
-    return result.returncode, result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -25,8 +17,10 @@ def run_dir(tmp_path):
     return tmp_path / "run"
 
 
-def test_rtl_cli_export_writes_verilog_and_sidecar_where_asked(run_dir, tmp_path):
-    status, out, err = _ttfs("export-verilog", run_dir, "--out", tmp_path / "v", "--lanes", "2,3")
+def test_rtl_cli_export_writes_verilog_and_sidecar_where_asked(run_dir, tmp_path,
+                                                               ttfs_subprocess):
+    status, out, err = ttfs_subprocess("export-verilog", run_dir, "--out", tmp_path / "v",
+                                       "--lanes", "2,3")
     assert status == 0, err
     assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["ttfs_top.json", "ttfs_top.v"]
     sidecar = json.loads((tmp_path / "v" / "ttfs_top.json").read_text())
@@ -36,13 +30,13 @@ def test_rtl_cli_export_writes_verilog_and_sidecar_where_asked(run_dir, tmp_path
     assert "ttfs_top.v" in out
 
 
-def test_rtl_cli_export_reports_a_missing_network_in_one_line(tmp_path):
-    status, out, err = _ttfs("export-verilog", tmp_path / "nothing")
+def test_rtl_cli_export_reports_a_missing_network_in_one_line(tmp_path, ttfs_subprocess):
+    status, out, err = ttfs_subprocess("export-verilog", tmp_path / "nothing")
     assert status == 2
     assert err.strip().count("\n") == 0 and "network.json not found" in err
 
 
-def test_rtl_cli_cosim_rejects_an_unknown_simulator(run_dir):
-    status, _, err = _ttfs("cosim", run_dir, "--sim", "modelsim")
+def test_rtl_cli_cosim_rejects_an_unknown_simulator(run_dir, ttfs_subprocess):
+    status, _, err = ttfs_subprocess("cosim", run_dir, "--sim", "modelsim")
     assert status == 2
     assert "invalid choice: 'modelsim'" in err

@@ -13,9 +13,9 @@ SAMPLES = 4
 
 def _check_cosim(ttfs, run, sim):
     out = run / f"cosim-{sim}.json"
-    status, output = ttfs("cosim", run, "--sim", sim, "--samples", SAMPLES, "--lanes", 4,
-                          "--out", out)
-    assert status == 0, output
+    status, stdout, stderr = ttfs("cosim", run, "--sim", sim, "--samples", SAMPLES,
+                                  "--lanes", 4, "--out", out)
+    assert status == 0, stdout + stderr
     doc = json.loads(out.read_text())
     assert (doc["samples"], doc["mismatches"], doc["indices"]) == (SAMPLES, 0, [0, 1, 2, 3])
     assert all(r["spikes"][0] > 0 and r["synops"][1] > 0 for r in doc["per_sample"])
@@ -39,10 +39,10 @@ def test_rtl_mnist_export_testbench_passes_on_icarus_alone(trained_mnist_run, tt
                                                            tmp_path):
     from hardware.rtl.testbench import run_testbench
 
-    status, output = ttfs_subprocess("export-verilog", trained_mnist_run, "--out", tmp_path,
-                                     "--lanes", 4, "--testbench", SAMPLES, "--offset", 10)
-    assert status == 0, output
-    assert "test images 10..13" in output
+    status, out, err = ttfs_subprocess("export-verilog", trained_mnist_run, "--out", tmp_path,
+                                       "--lanes", 4, "--testbench", SAMPLES, "--offset", 10)
+    assert status == 0, out + err
+    assert "test images 10..13" in out + err
     result = run_testbench(tmp_path, sim="icarus")
     assert result.passed, result.output
     assert result.output.startswith(f"PASS: {SAMPLES} samples")

@@ -11,9 +11,10 @@ BOUND_STEPS = {"behavioral": 0.01, "transistor": 0.5}
 @pytest.mark.parametrize("level", ["behavioral", "transistor"])
 def test_spice_mnist_neurons_cross_at_the_model_times(trained_mnist_run, ttfs_subprocess,
                                                        level):
-    status, output = ttfs_subprocess("spice", trained_mnist_run, "--layer", 0, "--neurons",
-                                     "0:24", "--samples", 1, "--level", level,
-                                     "--no-characterize")
+    status, out, err = ttfs_subprocess("spice", trained_mnist_run, "--layer", 0, "--neurons",
+                                       "0:24", "--samples", 1, "--level", level,
+                                       "--no-characterize")
+    output = out + err
     assert status == 0, output
     doc = json.loads((trained_mnist_run / "spice.json").read_text())
     summary = doc["summary"]
@@ -30,8 +31,9 @@ def test_spice_mnist_neurons_cross_at_the_model_times(trained_mnist_run, ttfs_su
 @pytest.mark.ngspice
 def test_spice_mnist_264_neurons_at_the_transistor_level(trained_mnist_run, ttfs_subprocess):
     # 24 first-layer neurons (784 inputs) on 11 test images: the 256-neuron check
-    status, output = ttfs_subprocess("spice", trained_mnist_run, "--layer", 0, "--neurons",
-                                     "0:24", "--samples", 11, "--no-characterize")
+    status, out, err = ttfs_subprocess("spice", trained_mnist_run, "--layer", 0, "--neurons",
+                                       "0:24", "--samples", 11, "--no-characterize")
+    output = out + err
     doc = json.loads((trained_mnist_run / "spice.json").read_text())
     summary = doc["summary"]
     assert summary["neurons"] == 264
