@@ -35,6 +35,15 @@ def _network(seed, sizes=(64, 24, 20, 10), steps=32):
     return IntNetwork(layers=layers, weight_bits=8, steps=steps)
 
 
+def _inputs_of_mixed_activity(network):
+    """Input spike steps of 20 samples, five each at 5, 20, 50 and 90 % of the 64 inputs
+    spiking (the rest silent: ``steps``)."""
+    rng = np.random.default_rng(2)
+    rates = np.repeat([0.05, 0.2, 0.5, 0.9], 5)
+    return np.where(rng.random((len(rates), 64)) < rates[:, None],
+                    rng.integers(0, network.steps // 2, (len(rates), 64)), network.steps)
+
+
 def test_codesign_fixed_energy_is_the_reports_silent_inference_exactly():
     network = _network(0)
     silent = np.full((1, 64), network.steps)
@@ -51,10 +60,7 @@ def test_codesign_estimate_follows_the_report_within_its_approximations(lanes):
     that report over samples of very different activity (to 2 % of its mean: the carried
     potentials are paid per step with spikes, not per spike), and above the default core's."""
     network = _network(1)
-    rng = np.random.default_rng(2)
-    rates = np.repeat([0.05, 0.2, 0.5, 0.9], 5)
-    inputs = np.where(rng.random((len(rates), 64)) < rates[:, None],
-                      rng.integers(0, network.steps // 2, (len(rates), 64)), network.steps)
+    inputs = _inputs_of_mixed_activity(network)
     report, trace = _report_pJ(network, inputs, lanes=lanes)
     coefficients = energy_coefficients(network.sizes, lanes=lanes, steps=network.steps,
                                        network=network)
@@ -223,10 +229,7 @@ def test_codesign_skip_aware_estimate_follows_the_default_core(lanes):
     skipping (its per-spike approximations only, within 7 % of that core above): within
     10 % of the default core's smaller energy."""
     network = _network(1)
-    rng = np.random.default_rng(2)
-    rates = np.repeat([0.05, 0.2, 0.5, 0.9], 5)
-    inputs = np.where(rng.random((len(rates), 64)) < rates[:, None],
-                      rng.integers(0, network.steps // 2, (len(rates), 64)), network.steps)
+    inputs = _inputs_of_mixed_activity(network)
     full, trace = _report_pJ(network, inputs, lanes=lanes)
     skipping, _ = _report_pJ(network, inputs, lanes=lanes, skip_idle=True)
     saving = skipping_saving_pJ(network.layers, trace.spike_steps, steps=network.steps,
